@@ -1,0 +1,98 @@
+import type { SecurityGroup } from '@aws-sdk/client-ec2'
+import type { ManagedGroup, Ownership, SkippedGroup } from '../../src/inventory.js'
+import { classifyGroup, isSkipped, referencedPrefixLists } from '../../src/inventory.js'
+
+const owner: Ownership = {
+  globalNameTag: 'cloudfront_g',
+  regionalNameTag: 'cloudfront_r',
+  autoUpdateTag: 'AutoUpdate',
+  protocolTag: 'Protocol',
+  protocolPorts: new Map([
+    ['http', 80],
+    ['https', 443]
+  ]),
+  ruleDescription: 'cloudfront-sg-sync'
+}
+
+function sg(tags: Record<string, string>, permissions: SecurityGroup['IpPermissions'] = []) {
+  return {
+    GroupId: 'sg-1',
+    GroupName: 'edge',
+    VpcId: 'vpc-1',
+    Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+    IpPermissions: permissions
+  } satisfies SecurityGroup
+}
+
+const tagged = { Name: 'cloudfront_g', AutoUpdate: 'true', Protocol: 'https' }
+
+function managed(group: SecurityGroup): ManagedGroup {
+  const entry = classifyGroup('us-east-1', group, owner)
+  if (isSkipped(entry)) throw new Error(`skipped: ${entry.reason}`)
+  return entry
+}
+
+describe('classifyGroup', () => {
+  test('scope from the Name tag, port from the Protocol tag', () => {
+    expect(managed(sg(tagged))).toMatchObject({ scope: 'global', port: 443, protocol: 'https' })
+    expect(managed(sg({ ...tagged, Name: 'cloudfront_r', Protocol: 'http' }))).toMatchObject({
+      scope: 'regional',
+      port: 80
+    })
+  })
+
+  test.each([
+    [{ ...tagged, Protocol: 'ftp' }, "Protocol tag 'ftp' is not one of http, https"],
+    [{ Name: 'cloudfront_g', AutoUpdate: 'true' }, "Protocol tag '(missing)'"],
+    [{ ...tagged, AutoUpdate: 'True' }, "tag AutoUpdate is not 'true'"],
+    [{ ...tagged, Name: 'other' }, "Name tag 'other' is not a configured scope"]
+  ])('%j is left alone with a reason', (tags, reason) => {
+    const entry = classifyGroup('us-east-1', sg(tags), owner) as SkippedGroup
+    expect(isSkipped(entry)).toBe(true)
+    expect(entry.reason).toContain(reason)
+  })
+
+  test('owns tcp rules on its port with our description or none; everything else is foreign', () => {
+    const group = managed(
+      sg(tagged, [
+        {
+          IpProtocol: 'tcp',
+          FromPort: 443,
+          ToPort: 443,
+          IpRanges: [
+            { CidrIp: '10.0.0.0/24' },
+            { CidrIp: '10.0.1.0/24', Description: 'cloudfront-sg-sync' },
+            { CidrIp: '10.0.2.0/24', Description: 'office VPN' }
+          ],
+          Ipv6Ranges: [{ CidrIpv6: '2600:9000:0::/28', Description: '' }],
+          UserIdGroupPairs: [{ GroupId: 'sg-9' }],
+          PrefixListIds: [{ PrefixListId: 'pl-1' }, { PrefixListId: 'pl-2' }]
+        },
+        { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '10.0.3.0/24' }] },
+        { IpProtocol: 'tcp', FromPort: 443, ToPort: 444, IpRanges: [{ CidrIp: '10.0.4.0/24' }] },
+        { IpProtocol: '-1', IpRanges: [{ CidrIp: '10.0.5.0/24' }] }
+      ])
+    )
+    expect(group.managed.ipv4.map(r => r.cidr)).toEqual(['10.0.0.0/24', '10.0.1.0/24'])
+    // Canonical form for comparison, EC2's own text kept for revoking.
+    expect(group.managed.ipv6).toEqual([{ cidr: '2600:9000::/28', raw: '2600:9000:0::/28' }])
+    // 4 foreign CIDRs + 1 group reference + 2 prefix lists (AWS-managed weight 1 per family).
+    expect(group.foreignWeight).toEqual({ ipv4: 7, ipv6: 3 })
+    expect(group.foreignOnPort.ipv4).toEqual(['10.0.2.0/24'])
+  })
+
+  test('a customer-managed prefix list counts its maximum entries in its family', () => {
+    const group = classifyGroup(
+      'us-east-1',
+      sg(tagged, [
+        { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, PrefixListIds: [{ PrefixListId: 'pl-1' }] }
+      ]),
+      owner,
+      new Map([['pl-1', { ipv4: 20, ipv6: 0 }]])
+    ) as ManagedGroup
+    expect(group.foreignWeight).toEqual({ ipv4: 20, ipv6: 0 })
+    expect(
+      referencedPrefixLists([sg(tagged, [{ PrefixListIds: [{ PrefixListId: 'pl-1' }] }])])
+    ).toEqual(['pl-1'])
+  })
+})

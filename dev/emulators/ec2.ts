@@ -1,0 +1,1337 @@
+// A loopback EC2 emulator that speaks the real EC2 Query wire protocol (API version 2016-11-15),
+// for the security-group subset this project uses. The real @aws-sdk/client-ec2 reaches it
+// through `endpoint` or `AWS_ENDPOINT_URL_EC2`; one endpoint serves every region (taken from the
+// SigV4 credential scope) and every account (derived from the access key id).
+//
+// Facts this relies on (sources cited where used):
+// - Rule quota: 60 inbound rules per group by default, enforced separately for IPv4 and IPv6
+//   (Amazon VPC quotas, awsdocs/amazon-vpc-user-guide doc_source/amazon-vpc-limits.md).
+//   A rule referencing a security group counts as one rule whatever the group's size, a customer
+//   prefix list counts as its max entries, an AWS-managed one as its weight (same guide,
+//   security-group-rules.md#security-group-size); security-group and prefix-list references count
+//   against both the IPv4 and the IPv6 budget (older text of the quota page: "counts as one rule for
+//   IPv4 and one rule for IPv6"; measured in jantman/awslimitchecker#431 / PR #447).
+// - CIDRs are canonicalised, IPv4 and IPv6 alike: 100.68.0.18/18 is stored and described as
+//   100.68.0.0/18, and adding the non-canonical form of an existing rule is a duplicate
+//   (EC2 API reference, IpRange / Ipv6Range, "Amazon canonicalizes IPv4 and IPv6 CIDRs").
+// - Revoking a rule that does not exist in a non-default VPC fails with InvalidPermission.NotFound
+//   and revokes nothing (EC2 API reference, RevokeSecurityGroupIngress).
+import type { IncomingMessage } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { pathToFileURL } from 'node:url'
+import {
+  FaultInjector,
+  LoopbackServer,
+  QueryError,
+  QueryParams,
+  ec2ErrorXml,
+  ec2ResponseXml,
+  parseSigV4,
+  requestIdGenerator,
+  seededRandom,
+  xmlElement,
+  xmlItems,
+  xmlText,
+  type FaultConfig,
+  type HttpAnswer
+} from './aws-query.js'
+
+export const EC2_XML_NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/'
+export const DEFAULT_ACCOUNT_ID = '123456789012'
+export const DEFAULT_RULES_PER_GROUP_LIMIT = 60
+
+// Messages as EC2 words them, from public error reports:
+// AuthFailure: aws/aws-sdk-java-v2#2981 (wire log); RulesPerSecurityGroupLimitExceeded:
+// aws-samples/aws-cloudfront-samples#53; InvalidParameterValue for a repeated permission:
+// input-output-hk/bitte#24; InvalidGroup.Duplicate: hashicorp/terraform#15428;
+// InvalidGroup.NotFound: hashicorp/terraform#23499; malformed CIDR: aws/aws-cli#2428;
+// InvalidPermission.Duplicate: rancher/rancher#3459; missing source: boto/boto3#1078.
+const MSG = {
+  authFailure: 'AWS was not able to validate the provided access credentials',
+  limit: 'The maximum number of rules per security group has been reached.',
+  samePermissionTwice: 'The same permission must not appear multiple times',
+  ruleNotFound: 'The specified rule does not exist in this security group.',
+  missingSource: 'Missing source specification: include source security group or CIDR information',
+  throttled: 'Request limit exceeded.',
+  internal: 'An internal error has occurred',
+  dryRun: 'Request would have succeeded, but DryRun flag is set.'
+}
+
+const MUTATING = /^(Authorize|Revoke|Create|Delete|Modify)/
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+
+export interface RuleSnapshot {
+  ruleId: string
+  isEgress: boolean
+  /** `tcp`, `udp`, `icmp`, `icmpv6`, `-1` (all) or a protocol number. */
+  protocol: string
+  fromPort?: number
+  toPort?: number
+  cidrIpv4?: string
+  cidrIpv6?: string
+  prefixListId?: string
+  referencedGroupId?: string
+  referencedUserId?: string
+  description?: string
+}
+
+export interface GroupSnapshot {
+  groupId: string
+  account: string
+  region: string
+  vpcId: string
+  name: string
+  description: string
+  tags: Record<string, string>
+  ingress: RuleSnapshot[]
+  egress: RuleSnapshot[]
+}
+
+export interface Ec2Call {
+  seq: number
+  action: string
+  region: string
+  account: string
+  mutating: boolean
+  ok: boolean
+  errorCode?: string
+  params: Record<string, string>
+}
+
+/** A seeded ingress rule: exactly one of cidr (IPv4 or IPv6), sourceGroupId, prefixListId. */
+export interface SeedRule {
+  protocol: string
+  fromPort?: number
+  toPort?: number
+  cidr?: string
+  sourceGroupId?: string
+  prefixListId?: string
+  description?: string
+}
+
+export interface SeedGroup {
+  account?: string
+  region: string
+  vpcId: string
+  name: string
+  description?: string
+  tags: Record<string, string>
+  ingress?: SeedRule[]
+}
+
+export interface Ec2EmulatorOptions {
+  /** Inbound (and outbound) rules per group, per IP family. Default 60. */
+  rulesPerGroupLimit?: number
+  /** When set, only these access keys are accepted (others: AuthFailure), mapped to accounts. */
+  allowedAccessKeys?: Map<string, string>
+  /** Access key id -> account id, for keys not in allowedAccessKeys. */
+  accountIds?: Record<string, string>
+  /** Account of any other key. Default 123456789012. */
+  defaultAccount?: string
+  /** Quota weight of referenced prefix lists (max entries / AWS weight); unknown lists weigh 1. */
+  prefixListWeights?: Record<string, number>
+  /** Canonicalise CIDRs as EC2 does (default true); false stores them exactly as sent. */
+  canonicalizeCidrs?: boolean
+  /** VPC of CreateSecurityGroup calls without VpcId. */
+  defaultVpcId?: string
+  /** Called after every successful mutation with the whole state. */
+  onStateChange?: (snapshot: GroupSnapshot[]) => void
+  faults?: FaultConfig
+  /** Seed of the id generator (group and rule ids are deterministic per seed). */
+  seed?: number
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internal model
+
+type Source =
+  | { kind: 'cidr4'; cidr: string }
+  | { kind: 'cidr6'; cidr: string }
+  | { kind: 'group'; groupId: string; userId: string }
+  | { kind: 'prefixList'; prefixListId: string }
+
+interface RuleSpec {
+  protocol: string
+  fromPort?: number
+  toPort?: number
+  source: Source
+  description?: string
+}
+
+interface Rule extends RuleSpec {
+  id: string
+  seq: number
+  isEgress: boolean
+}
+
+interface Group {
+  id: string
+  seq: number
+  account: string
+  region: string
+  vpcId: string
+  name: string
+  description: string
+  tags: Map<string, string>
+  ingress: Rule[]
+  egress: Rule[]
+}
+
+interface Ctx {
+  account: string
+  region: string
+  params: QueryParams
+}
+
+// ---------------------------------------------------------------------------------------------
+// CIDR parsing and canonicalisation
+
+function parseIpv4(addr: string): number[] | undefined {
+  const parts = addr.split('.')
+  if (parts.length !== 4) return undefined
+  const out: number[] = []
+  for (const p of parts) {
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return undefined
+    const n = Number(p)
+    if (n > 255) return undefined
+    out.push(n)
+  }
+  return out
+}
+
+function parseIpv6(addr: string): number[] | undefined {
+  if (!/^[0-9a-fA-F:]+$/.test(addr)) return undefined
+  const halves = addr.split('::')
+  if (halves.length > 2) return undefined
+  const groups = (s: string) => (s === '' ? [] : s.split(':'))
+  const head = groups(halves[0] as string)
+  const tail = halves.length === 2 ? groups(halves[1] as string) : []
+  const all = [...head, ...tail]
+  if (all.some(g => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined
+  if (halves.length === 1 && all.length !== 8) return undefined
+  if (halves.length === 2 && all.length > 7) return undefined
+  const zeros = Array.from({ length: 8 - all.length }, () => 0)
+  return [...head.map(g => parseInt(g, 16)), ...zeros, ...tail.map(g => parseInt(g, 16))]
+}
+
+/** RFC 5952 text: lower case, no leading zeros, longest run (>= 2) of zero groups as `::`. */
+function formatIpv6(groups: number[]): string {
+  let bestStart = -1
+  let bestLen = 0
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && groups[j] === 0) j++
+    if (j - i > bestLen) {
+      bestStart = i
+      bestLen = j - i
+    }
+    i = j
+  }
+  const hex = groups.map(g => g.toString(16))
+  if (bestLen < 2) return hex.join(':')
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`
+}
+
+function maskBits(values: number[], bitsPerValue: number, prefix: number): number[] {
+  return values.map((v, i) => {
+    const keep = Math.min(bitsPerValue, Math.max(0, prefix - i * bitsPerValue))
+    const mask =
+      keep === 0
+        ? 0
+        : (((1 << bitsPerValue) - 1) >>> (bitsPerValue - keep)) << (bitsPerValue - keep)
+    return v & mask
+  })
+}
+
+function splitCidr(cidr: string): [string, number] | undefined {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr)
+  if (!m) return undefined
+  return [m[1] as string, Number(m[2])]
+}
+
+/** Validates an IPv4 CIDR; returns its canonical (or, if asked, verbatim) form. */
+export function canonicalIpv4Cidr(cidr: string, canonicalize = true): string | undefined {
+  const parts = splitCidr(cidr)
+  if (!parts || parts[1] > 32) return undefined
+  const octets = parseIpv4(parts[0])
+  if (!octets) return undefined
+  if (!canonicalize) return cidr
+  return `${maskBits(octets, 8, parts[1]).join('.')}/${parts[1]}`
+}
+
+/** Validates an IPv6 CIDR; returns its canonical (or, if asked, verbatim) form. */
+export function canonicalIpv6Cidr(cidr: string, canonicalize = true): string | undefined {
+  const parts = splitCidr(cidr)
+  if (!parts || parts[1] > 128) return undefined
+  const groups = parseIpv6(parts[0])
+  if (!groups) return undefined
+  if (!canonicalize) return cidr
+  return `${formatIpv6(maskBits(groups, 16, parts[1]))}/${parts[1]}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule helpers
+
+const PROTOCOL_NUMBERS: Record<string, string> = {
+  '6': 'tcp',
+  '17': 'udp',
+  '1': 'icmp',
+  '58': 'icmpv6'
+}
+
+function normalizeProtocol(raw: string): string {
+  const p = raw.trim().toLowerCase()
+  if (p === 'tcp' || p === 'udp' || p === 'icmp' || p === 'icmpv6' || p === '-1') return p
+  if (p === 'all') return '-1'
+  if (/^\d{1,3}$/.test(p) && Number(p) <= 255)
+    return PROTOCOL_NUMBERS[String(Number(p))] ?? String(Number(p))
+  throw new QueryError(
+    'InvalidParameterValue',
+    `Invalid value '${raw}' for IP protocol. Unknown protocol.`
+  )
+}
+
+function normalizePorts(protocol: string, from?: number, to?: number): [number?, number?] {
+  if (protocol === 'tcp' || protocol === 'udp') {
+    if (from === undefined || to === undefined) {
+      throw new QueryError(
+        'InvalidParameterValue',
+        `Invalid value 'null' for portRange. Must specify both from and to ports with TCP/UDP.`
+      )
+    }
+    if (from < 0 || to > 65535 || from > to) {
+      throw new QueryError(
+        'InvalidParameterValue',
+        `Invalid value '${from}-${to}' for portRange. Must be in the range 0-65535 with fromPort <= toPort.`
+      )
+    }
+    return [from, to]
+  }
+  if (protocol === 'icmp' || protocol === 'icmpv6') {
+    const f = from ?? -1
+    const t = to ?? -1
+    if (f < -1 || f > 255 || t < -1 || t > 255) {
+      throw new QueryError('InvalidParameterValue', `Invalid value '${f}' for ICMP type/code.`)
+    }
+    return [f, t]
+  }
+  // -1 and other protocol numbers allow every port whatever range is given (EC2 API reference,
+  // IpPermission.IpProtocol).
+  return [undefined, undefined]
+}
+
+const DESCRIPTION_RE = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]*$/
+
+function checkDescription(description: string | undefined): void {
+  if (description === undefined) return
+  if (description.length > 255 || !DESCRIPTION_RE.test(description)) {
+    throw new QueryError(
+      'InvalidParameterValue',
+      'Invalid rule description. Valid descriptions are strings less than 256 characters from the ' +
+        'following set:  a-zA-Z0-9. _-:/()#,@[]+=&;{}!$*'
+    )
+  }
+}
+
+function sourceKey(s: Source): string {
+  switch (s.kind) {
+    case 'cidr4':
+      return `4:${s.cidr}`
+    case 'cidr6':
+      return `6:${s.cidr.toLowerCase()}`
+    case 'group':
+      return `g:${s.groupId}`
+    case 'prefixList':
+      return `p:${s.prefixListId}`
+  }
+}
+
+function ruleKey(r: RuleSpec): string {
+  return `${r.protocol}|${r.fromPort ?? ''}|${r.toPort ?? ''}|${sourceKey(r.source)}`
+}
+
+function peerText(s: Source): string {
+  switch (s.kind) {
+    case 'cidr4':
+    case 'cidr6':
+      return s.cidr
+    case 'group':
+      return s.groupId
+    case 'prefixList':
+      return s.prefixListId
+  }
+}
+
+/** `the specified rule "peer: 0.0.0.0/0, TCP, from port: 2376, to port: 2376, ALLOW" already exists` */
+function ruleText(r: RuleSpec): string {
+  const proto = r.protocol === '-1' ? 'ALL' : r.protocol.toUpperCase()
+  const ports =
+    r.fromPort === undefined ? '' : `, from port: ${r.fromPort}, to port: ${r.toPort ?? r.fromPort}`
+  return `peer: ${peerText(r.source)}, ${proto}${ports}, ALLOW`
+}
+
+function isGroupIdShape(id: string): boolean {
+  return /^sg-[0-9a-f]{8}([0-9a-f]{9})?$/.test(id)
+}
+
+/** EC2 filter values accept `*` and `?` wildcards (backslash escapes them). */
+function filterMatcher(values: string[]): (candidate: string | undefined) => boolean {
+  const res = values.map(v => {
+    let src = ''
+    for (let i = 0; i < v.length; i++) {
+      const c = v[i] as string
+      if (c === '\\' && i + 1 < v.length)
+        src += (v[++i] as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      else if (c === '*') src += '.*'
+      else if (c === '?') src += '.'
+      else src += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    }
+    return new RegExp(`^${src}$`, 's')
+  })
+  return candidate => candidate !== undefined && res.some(re => re.test(candidate))
+}
+
+function parseFilters(params: QueryParams): Array<{ name: string; values: string[] }> {
+  return params.structs('Filter').map(f => ({ name: f.require('Name'), values: f.list('Value') }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The emulator
+
+export class Ec2Emulator {
+  /** Every request received, in order (including failed and dropped ones). */
+  readonly calls: Ec2Call[] = []
+  onStateChange: ((snapshot: GroupSnapshot[]) => void) | undefined
+
+  private readonly groups = new Map<string, Group>()
+  private readonly server: LoopbackServer
+  private readonly faultInjector = new FaultInjector({
+    throttle: { code: 'RequestLimitExceeded', message: MSG.throttled, status: 503 },
+    internal: { code: 'InternalError', message: MSG.internal, status: 500 }
+  })
+  private readonly opts: Required<
+    Pick<
+      Ec2EmulatorOptions,
+      'rulesPerGroupLimit' | 'defaultAccount' | 'canonicalizeCidrs' | 'defaultVpcId'
+    >
+  > &
+    Ec2EmulatorOptions
+  private idRandom: () => number
+  private readonly usedIds = new Set<string>()
+  private nextRequestId = requestIdGenerator()
+  private seq = 0
+  private objSeq = 0
+  private baseUrl: string | undefined
+
+  constructor(options: Ec2EmulatorOptions = {}) {
+    this.opts = {
+      rulesPerGroupLimit: DEFAULT_RULES_PER_GROUP_LIMIT,
+      defaultAccount: DEFAULT_ACCOUNT_ID,
+      canonicalizeCidrs: true,
+      defaultVpcId: 'vpc-0d3fa017000000000',
+      ...options
+    }
+    this.onStateChange = options.onStateChange
+    this.idRandom = seededRandom(options.seed ?? 0xec2)
+    if (options.faults) this.faultInjector.set(options.faults)
+    this.server = new LoopbackServer((req, body) => this.handle(req, body))
+  }
+
+  // -- lifecycle ------------------------------------------------------------------------------
+
+  /** Listens on 127.0.0.1 (port 0 = any free port); resolves to the base URL. */
+  async start(port = 0): Promise<string> {
+    this.baseUrl = await this.server.start(port)
+    return this.baseUrl
+  }
+
+  async stop(): Promise<void> {
+    await this.server.stop()
+    this.baseUrl = undefined
+  }
+
+  get url(): string | undefined {
+    return this.baseUrl
+  }
+
+  // -- configuration at runtime ---------------------------------------------------------------
+
+  /** The fault configuration; assigning it reseeds the PRNG behind the rates. */
+  get faults(): FaultConfig {
+    return this.faultInjector.get()
+  }
+
+  set faults(config: FaultConfig) {
+    this.faultInjector.set(config)
+  }
+
+  get rulesPerGroupLimit(): number {
+    return this.opts.rulesPerGroupLimit
+  }
+
+  set rulesPerGroupLimit(limit: number) {
+    this.opts.rulesPerGroupLimit = limit
+  }
+
+  // -- test / seed API (no HTTP) --------------------------------------------------------------
+
+  /** Creates a group (with EC2's default allow-all egress rule) and its ingress rules. */
+  createGroup(spec: SeedGroup): string {
+    const account = spec.account ?? this.opts.defaultAccount
+    const specs = (spec.ingress ?? []).map(r => {
+      const sources = [r.cidr, r.sourceGroupId, r.prefixListId].filter(s => s !== undefined)
+      if (sources.length !== 1)
+        throw new Error('a seed rule needs exactly one of cidr, sourceGroupId, prefixListId')
+      let source: Source
+      if (r.cidr !== undefined)
+        source = r.cidr.includes(':')
+          ? { kind: 'cidr6', cidr: r.cidr }
+          : { kind: 'cidr4', cidr: r.cidr }
+      else if (r.sourceGroupId !== undefined)
+        source = { kind: 'group', groupId: r.sourceGroupId, userId: account }
+      else source = { kind: 'prefixList', prefixListId: r.prefixListId as string }
+      return this.normalizeSpec(
+        {
+          protocol: r.protocol,
+          fromPort: r.fromPort,
+          toPort: r.toPort,
+          source,
+          description: r.description
+        },
+        { account, region: spec.region }
+      )
+    })
+    const group = this.newGroup(
+      account,
+      spec.region,
+      spec.vpcId,
+      spec.name,
+      spec.description ?? spec.name
+    )
+    for (const [k, v] of Object.entries(spec.tags)) group.tags.set(k, v)
+    try {
+      this.addRules(group, specs, false)
+    } catch (err) {
+      this.groups.delete(group.id)
+      throw err
+    }
+    return group.id
+  }
+
+  getGroup(groupId: string): GroupSnapshot | undefined {
+    const g = this.groups.get(groupId)
+    return g ? this.snapshot(g) : undefined
+  }
+
+  listGroups(filter: { account?: string; region?: string } = {}): GroupSnapshot[] {
+    return [...this.groups.values()]
+      .filter(
+        g => (filter.account ?? g.account) === g.account && (filter.region ?? g.region) === g.region
+      )
+      .map(g => this.snapshot(g))
+  }
+
+  /** The calls that tried to change state (Authorize*, Revoke*, Create*, Delete*), ok or not. */
+  mutatingCalls(): Ec2Call[] {
+    return this.calls.filter(c => c.mutating)
+  }
+
+  /** Forgets all groups, calls and faults (options and the id sequence are kept). */
+  reset(): void {
+    this.groups.clear()
+    this.calls.length = 0
+    this.faultInjector.set({})
+    this.seq = 0
+  }
+
+  // -- HTTP -----------------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, body: string): Promise<HttpAnswer | 'drop'> {
+    const requestId = this.nextRequestId()
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const params = new QueryParams([
+      ...url.searchParams.entries(),
+      ...new URLSearchParams(body).entries()
+    ])
+    const action = params.get('Action') ?? ''
+    const scope = parseSigV4(req.headers.authorization, url.searchParams)
+    const call: Ec2Call = {
+      seq: ++this.seq,
+      action,
+      region: scope?.region ?? '',
+      account: '',
+      mutating: MUTATING.test(action),
+      ok: false,
+      params: params.toObject()
+    }
+    this.calls.push(call)
+    try {
+      if (!scope) throw new QueryError('AuthFailure', MSG.authFailure, 401)
+      call.account = this.accountFor(scope.accessKeyId)
+      const fault = this.faultInjector.next(action)
+      const latency = this.faultInjector.latencyMs()
+      if (latency > 0) await sleep(latency)
+      if (fault?.kind === 'drop') {
+        call.errorCode = 'ConnectionDropped'
+        return 'drop'
+      }
+      if (fault) throw new QueryError(fault.code, fault.message, fault.status)
+      // Everything from here to the answer runs synchronously: each request is atomic.
+      const xml = this.dispatch(action, { account: call.account, region: call.region, params })
+      call.ok = true
+      if (call.mutating) this.onStateChange?.(this.listGroups())
+      return {
+        status: 200,
+        body: ec2ResponseXml(action, EC2_XML_NAMESPACE, requestId, xml),
+        headers: { 'x-amzn-requestid': requestId }
+      }
+    } catch (err) {
+      const e = err instanceof QueryError ? err : new QueryError('InternalError', MSG.internal, 500)
+      call.errorCode = e.code
+      return {
+        status: e.status,
+        body: ec2ErrorXml(e.code, e.message, requestId),
+        headers: { 'x-amzn-requestid': requestId }
+      }
+    }
+  }
+
+  private accountFor(accessKeyId: string): string {
+    const allowed = this.opts.allowedAccessKeys
+    if (allowed) {
+      const account = allowed.get(accessKeyId)
+      if (account === undefined) throw new QueryError('AuthFailure', MSG.authFailure, 401)
+      return account
+    }
+    return this.opts.accountIds?.[accessKeyId] ?? this.opts.defaultAccount
+  }
+
+  private dispatch(action: string, ctx: Ctx): string {
+    const handlers: Record<string, (ctx: Ctx) => string> = {
+      DescribeSecurityGroups: c => this.describeSecurityGroups(c),
+      DescribeSecurityGroupRules: c => this.describeSecurityGroupRules(c),
+      CreateSecurityGroup: c => this.createSecurityGroup(c),
+      DeleteSecurityGroup: c => this.deleteSecurityGroup(c),
+      CreateTags: c => this.createTags(c),
+      DeleteTags: c => this.deleteTags(c),
+      AuthorizeSecurityGroupIngress: c => this.authorizeIngress(c),
+      RevokeSecurityGroupIngress: c => this.revokeIngress(c)
+    }
+    const handler = Object.hasOwn(handlers, action) ? handlers[action] : undefined
+    if (!handler) {
+      throw new QueryError(
+        'InvalidAction',
+        `The action ${action} is not valid for this web service.`
+      )
+    }
+    return handler(ctx)
+  }
+
+  // -- actions --------------------------------------------------------------------------------
+
+  private describeSecurityGroups(ctx: Ctx): string {
+    const { params } = ctx
+    const maxResults = this.maxResults(params)
+    let groups = this.groupsIn(ctx)
+    const ids = params.list('GroupId')
+    if (ids.length > 0) {
+      for (const id of ids) this.lookupGroup(ctx, id)
+      groups = groups.filter(g => ids.includes(g.id))
+    }
+    const names = params.list('GroupName')
+    for (const name of names) {
+      if (!groups.some(g => g.name === name)) {
+        throw new QueryError('InvalidGroup.NotFound', `The security group '${name}' does not exist`)
+      }
+    }
+    if (names.length > 0) groups = groups.filter(g => names.includes(g.name))
+    for (const f of parseFilters(params)) groups = groups.filter(this.groupFilter(f.name, f.values))
+    this.dryRun(params)
+    const { page, nextToken } = this.paginate('sg', groups, maxResults, params.get('NextToken'))
+    return (
+      xmlItems('securityGroupInfo', page, g => this.renderGroup(g)) +
+      xmlText('nextToken', nextToken)
+    )
+  }
+
+  private describeSecurityGroupRules(ctx: Ctx): string {
+    const { params } = ctx
+    const maxResults = this.maxResults(params)
+    let entries = this.groupsIn(ctx).flatMap(g => [...g.ingress, ...g.egress].map(r => ({ g, r })))
+    const ruleIds = params.list('SecurityGroupRuleId')
+    for (const id of ruleIds) {
+      if (!entries.some(e => e.r.id === id)) {
+        throw new QueryError(
+          'InvalidSecurityGroupRuleId.NotFound',
+          `The security group rule ID '${id}' does not exist`
+        )
+      }
+    }
+    if (ruleIds.length > 0) entries = entries.filter(e => ruleIds.includes(e.r.id))
+    for (const f of parseFilters(params)) {
+      const match = filterMatcher(f.values)
+      if (f.name === 'group-id') entries = entries.filter(e => match(e.g.id))
+      else if (f.name === 'security-group-rule-id') entries = entries.filter(e => match(e.r.id))
+      else if (f.name.startsWith('tag:') || f.name === 'tag-key')
+        entries = [] // rules carry no tags here
+      else throw new QueryError('InvalidParameterValue', `The filter '${f.name}' is invalid`)
+    }
+    this.dryRun(params)
+    entries.sort((a, b) => a.r.seq - b.r.seq)
+    const { page, nextToken } = this.paginate(
+      'sgr',
+      entries.map(e => ({ ...e, seq: e.r.seq })),
+      maxResults,
+      params.get('NextToken')
+    )
+    return (
+      xmlItems('securityGroupRuleSet', page, e => this.renderRule(e.g, e.r)) +
+      xmlText('nextToken', nextToken)
+    )
+  }
+
+  private createSecurityGroup(ctx: Ctx): string {
+    const { params } = ctx
+    const name = params.require('GroupName')
+    const description = params.require('GroupDescription')
+    const vpcId = params.get('VpcId') ?? this.opts.defaultVpcId
+    if (name.length > 255 || description.length > 255) {
+      throw new QueryError(
+        'InvalidParameterValue',
+        'Group name and description are limited to 255 characters'
+      )
+    }
+    if (/^sg-/i.test(name)) {
+      throw new QueryError('InvalidParameterValue', `Group names may not be in the format sg-*.`)
+    }
+    const tags = new Map<string, string>()
+    for (const spec of params.structs('TagSpecification')) {
+      const type = spec.get('ResourceType')
+      if (type !== 'security-group') {
+        throw new QueryError(
+          'InvalidParameterValue',
+          `'${type ?? ''}' is not a valid taggable resource type for this operation.`
+        )
+      }
+      for (const [k, v] of this.parseTags(spec, true)) tags.set(k, v ?? '')
+    }
+    this.checkTagCount(tags.size)
+    this.dryRun(params)
+    const group = this.newGroup(ctx.account, ctx.region, vpcId, name, description)
+    for (const [k, v] of tags) group.tags.set(k, v)
+    return (
+      `<return>true</return>${xmlText('groupId', group.id)}` +
+      (group.tags.size > 0 ? this.renderTags(group.tags) : '') +
+      xmlText('securityGroupArn', this.groupArn(group))
+    )
+  }
+
+  private deleteSecurityGroup(ctx: Ctx): string {
+    const group = this.lookupGroup(ctx, ctx.params.require('GroupId'))
+    for (const other of this.groupsIn(ctx)) {
+      if (
+        other.ingress
+          .concat(other.egress)
+          .some(r => r.source.kind === 'group' && r.source.groupId === group.id && other !== group)
+      ) {
+        throw new QueryError('DependencyViolation', `resource ${group.id} has a dependent object`)
+      }
+    }
+    this.dryRun(ctx.params)
+    this.groups.delete(group.id)
+    return `<return>true</return>${xmlText('groupId', group.id)}`
+  }
+
+  private createTags(ctx: Ctx): string {
+    const { params } = ctx
+    const groups = this.taggedResources(ctx)
+    const tags = this.parseTags(params, true)
+    if (tags.length === 0)
+      throw new QueryError('MissingParameter', 'The request must contain the parameter Tag')
+    for (const g of groups) {
+      const merged = new Map(g.tags)
+      for (const [k, v] of tags) merged.set(k, v ?? '')
+      this.checkTagCount(merged.size)
+    }
+    this.dryRun(params)
+    for (const g of groups) for (const [k, v] of tags) g.tags.set(k, v ?? '')
+    return '<return>true</return>'
+  }
+
+  private deleteTags(ctx: Ctx): string {
+    const { params } = ctx
+    const groups = this.taggedResources(ctx)
+    const tags = this.parseTags(params, false)
+    this.dryRun(params)
+    for (const g of groups) {
+      if (tags.length === 0) {
+        for (const k of [...g.tags.keys()])
+          if (!k.toLowerCase().startsWith('aws:')) g.tags.delete(k)
+        continue
+      }
+      // A value given deletes the tag only if it matches (EC2 API reference, DeleteTags).
+      for (const [k, v] of tags) if (v === undefined || g.tags.get(k) === v) g.tags.delete(k)
+    }
+    return '<return>true</return>'
+  }
+
+  private authorizeIngress(ctx: Ctx): string {
+    const group = this.lookupGroup(ctx, ctx.params.require('GroupId'))
+    const specs = this.parsePermissions(ctx)
+    if (specs.length === 0) throw new QueryError('MissingParameter', MSG.missingSource)
+    this.dryRun(ctx.params)
+    const added = this.addRules(group, specs, false)
+    return `<return>true</return>${xmlItems('securityGroupRuleSet', added, r => this.renderRule(group, r))}`
+  }
+
+  private revokeIngress(ctx: Ctx): string {
+    const { params } = ctx
+    const group = this.lookupGroup(ctx, params.require('GroupId'))
+    const ruleIds = params.list('SecurityGroupRuleId')
+    const specs = this.parsePermissions(ctx, false)
+    if (ruleIds.length === 0 && specs.length === 0) {
+      throw new QueryError('MissingParameter', MSG.missingSource)
+    }
+    const doomed = new Set<Rule>()
+    for (const id of ruleIds) {
+      const rule = group.ingress.find(r => r.id === id)
+      if (!rule) {
+        throw new QueryError(
+          'InvalidSecurityGroupRuleId.NotFound',
+          `The security group rule ID '${id}' does not exist`
+        )
+      }
+      doomed.add(rule)
+    }
+    const byKey = new Map(group.ingress.map(r => [ruleKey(r), r]))
+    for (const spec of specs) {
+      const rule = byKey.get(ruleKey(spec))
+      // Non-default VPC behaviour: a missing rule fails the whole request, nothing is revoked.
+      if (!rule) throw new QueryError('InvalidPermission.NotFound', MSG.ruleNotFound)
+      doomed.add(rule)
+    }
+    this.dryRun(params)
+    group.ingress = group.ingress.filter(r => !doomed.has(r))
+    const revoked = [...doomed].sort((a, b) => a.seq - b.seq)
+    return (
+      '<return>true</return>' +
+      xmlItems('revokedSecurityGroupRuleSet', revoked, r => this.renderRevokedRule(group, r))
+    )
+  }
+
+  // -- rule parsing and mutation --------------------------------------------------------------
+
+  /** IpPermissions.N (and the legacy top-level CidrIp/IpProtocol/FromPort/ToPort form). */
+  private parsePermissions(ctx: Ctx, needSource = true): RuleSpec[] {
+    const { params } = ctx
+    const out: RuleSpec[] = []
+    for (const perm of params.structs('IpPermissions')) {
+      const protocol = perm.get('IpProtocol')
+      if (protocol === undefined) {
+        throw new QueryError(
+          'MissingParameter',
+          'The request must contain the parameter ipProtocol'
+        )
+      }
+      const base = { protocol, fromPort: perm.int('FromPort'), toPort: perm.int('ToPort') }
+      const before = out.length
+      for (const r of perm.structs('IpRanges')) {
+        out.push({
+          ...base,
+          source: { kind: 'cidr4', cidr: r.get('CidrIp') ?? '' },
+          description: r.get('Description')
+        })
+      }
+      for (const r of perm.structs('Ipv6Ranges')) {
+        out.push({
+          ...base,
+          source: { kind: 'cidr6', cidr: r.get('CidrIpv6') ?? '' },
+          description: r.get('Description')
+        })
+      }
+      for (const r of perm.structs('Groups')) {
+        const groupId = r.get('GroupId')
+        if (groupId === undefined)
+          throw new QueryError('MissingParameter', 'Source group ID missing.')
+        out.push({
+          ...base,
+          source: { kind: 'group', groupId, userId: r.get('UserId') ?? ctx.account },
+          description: r.get('Description')
+        })
+      }
+      for (const r of perm.structs('PrefixListIds')) {
+        out.push({
+          ...base,
+          source: { kind: 'prefixList', prefixListId: r.get('PrefixListId') ?? '' },
+          description: r.get('Description')
+        })
+      }
+      if (out.length === before && needSource)
+        throw new QueryError('MissingParameter', MSG.missingSource)
+    }
+    const legacyCidr = params.get('CidrIp')
+    if (legacyCidr !== undefined) {
+      out.push({
+        protocol: params.get('IpProtocol') ?? '-1',
+        fromPort: params.int('FromPort'),
+        toPort: params.int('ToPort'),
+        source: { kind: 'cidr4', cidr: legacyCidr }
+      })
+    }
+    return out.map(s => this.normalizeSpec(s, ctx))
+  }
+
+  private normalizeSpec(spec: RuleSpec, ctx: { account: string; region: string }): RuleSpec {
+    const protocol = normalizeProtocol(spec.protocol)
+    const [fromPort, toPort] = normalizePorts(protocol, spec.fromPort, spec.toPort)
+    checkDescription(spec.description)
+    const canon = this.opts.canonicalizeCidrs
+    let source: Source = spec.source
+    if (source.kind === 'cidr4') {
+      const cidr = canonicalIpv4Cidr(source.cidr, canon)
+      if (!cidr)
+        throw new QueryError('InvalidParameterValue', `CIDR block ${source.cidr} is malformed`)
+      source = { kind: 'cidr4', cidr }
+    } else if (source.kind === 'cidr6') {
+      const cidr = canonicalIpv6Cidr(source.cidr, canon)
+      if (!cidr)
+        throw new QueryError('InvalidParameterValue', `CIDR block ${source.cidr} is malformed`)
+      source = { kind: 'cidr6', cidr }
+    } else if (source.kind === 'group') {
+      if (source.userId === ctx.account) this.lookupGroup(ctx, source.groupId)
+    } else if (!/^pl-[0-9a-f]+$/.test(source.prefixListId)) {
+      throw new QueryError(
+        'InvalidPrefixListId.Malformed',
+        `The prefix list ID '${source.prefixListId}' is malformed`
+      )
+    }
+    const out: RuleSpec = { protocol, source }
+    if (fromPort !== undefined) out.fromPort = fromPort
+    if (toPort !== undefined) out.toPort = toPort
+    if (spec.description !== undefined && spec.description !== '')
+      out.description = spec.description
+    return out
+  }
+
+  /** All-or-nothing: validates every rule against the request and the group, then adds them. */
+  private addRules(group: Group, specs: RuleSpec[], isEgress: boolean): Rule[] {
+    const seen = new Set<string>()
+    for (const s of specs) {
+      const key = ruleKey(s)
+      if (seen.has(key)) throw new QueryError('InvalidParameterValue', MSG.samePermissionTwice)
+      seen.add(key)
+    }
+    const existing = new Set((isEgress ? group.egress : group.ingress).map(ruleKey))
+    for (const s of specs) {
+      if (existing.has(ruleKey(s))) {
+        throw new QueryError(
+          'InvalidPermission.Duplicate',
+          `the specified rule "${ruleText(s)}" already exists`
+        )
+      }
+    }
+    const current = isEgress ? group.egress : group.ingress
+    const usage = this.usage([...current, ...specs])
+    if (usage.ipv4 > this.opts.rulesPerGroupLimit || usage.ipv6 > this.opts.rulesPerGroupLimit) {
+      throw new QueryError('RulesPerSecurityGroupLimitExceeded', MSG.limit)
+    }
+    const added = specs.map(s => ({ ...s, id: this.newId('sgr'), seq: ++this.objSeq, isEgress }))
+    current.push(...added)
+    return added
+  }
+
+  /** Quota use per IP family (see the header comment for how each source kind counts). */
+  private usage(rules: RuleSpec[]): { ipv4: number; ipv6: number } {
+    let ipv4 = 0
+    let ipv6 = 0
+    for (const r of rules) {
+      const s = r.source
+      if (s.kind === 'cidr4') ipv4++
+      else if (s.kind === 'cidr6') ipv6++
+      else {
+        const w = s.kind === 'group' ? 1 : (this.opts.prefixListWeights?.[s.prefixListId] ?? 1)
+        ipv4 += w
+        ipv6 += w
+      }
+    }
+    return { ipv4, ipv6 }
+  }
+
+  // -- state helpers --------------------------------------------------------------------------
+
+  private newGroup(
+    account: string,
+    region: string,
+    vpcId: string,
+    name: string,
+    description: string
+  ): Group {
+    for (const g of this.groups.values()) {
+      if (g.account === account && g.region === region && g.vpcId === vpcId && g.name === name) {
+        throw new QueryError(
+          'InvalidGroup.Duplicate',
+          `The security group '${name}' already exists for VPC '${vpcId}'`
+        )
+      }
+    }
+    const group: Group = {
+      id: this.newId('sg'),
+      seq: ++this.objSeq,
+      account,
+      region,
+      vpcId,
+      name,
+      description,
+      tags: new Map(),
+      ingress: [],
+      egress: []
+    }
+    // A new group starts with one outbound rule allowing all traffic (Amazon VPC user guide,
+    // security-group-rules.md, "Characteristics of security group rules").
+    group.egress.push({
+      id: this.newId('sgr'),
+      seq: ++this.objSeq,
+      isEgress: true,
+      protocol: '-1',
+      source: { kind: 'cidr4', cidr: '0.0.0.0/0' }
+    })
+    this.groups.set(group.id, group)
+    return group
+  }
+
+  private newId(prefix: 'sg' | 'sgr'): string {
+    for (;;) {
+      const hex = Array.from({ length: 16 }, () =>
+        Math.floor(this.idRandom() * 16).toString(16)
+      ).join('')
+      const id = `${prefix}-0${hex}`
+      if (!this.usedIds.has(id)) {
+        this.usedIds.add(id)
+        return id
+      }
+    }
+  }
+
+  private groupsIn(ctx: { account: string; region: string }): Group[] {
+    return [...this.groups.values()]
+      .filter(g => g.account === ctx.account && g.region === ctx.region)
+      .sort((a, b) => a.seq - b.seq)
+  }
+
+  private lookupGroup(ctx: { account: string; region: string }, id: string): Group {
+    if (!isGroupIdShape(id)) {
+      throw new QueryError('InvalidGroupId.Malformed', `Invalid id: "${id}" (expecting "sg-...")`)
+    }
+    const g = this.groups.get(id)
+    if (!g || g.account !== ctx.account || g.region !== ctx.region) {
+      throw new QueryError('InvalidGroup.NotFound', `The security group '${id}' does not exist`)
+    }
+    return g
+  }
+
+  private taggedResources(ctx: Ctx): Group[] {
+    const ids = ctx.params.list('ResourceId')
+    if (ids.length === 0) {
+      throw new QueryError('MissingParameter', 'The request must contain the parameter ResourceId')
+    }
+    return ids.map(id => {
+      if (!id.startsWith('sg-')) throw new QueryError('InvalidID', `The ID '${id}' is not valid`)
+      return this.lookupGroup(ctx, id)
+    })
+  }
+
+  /** Tag.N.Key / Tag.N.Value; value undefined when absent. */
+  private parseTags(params: QueryParams, forWrite: boolean): Array<[string, string | undefined]> {
+    return params.structs('Tag').map(t => {
+      const key = t.get('Key')
+      if (key === undefined || key === '') {
+        throw new QueryError('InvalidParameterValue', 'Tag key must not be empty')
+      }
+      const value = t.get('Value')
+      if (forWrite) {
+        if (key.length > 128 || (value ?? '').length > 256) {
+          throw new QueryError('InvalidParameterValue', `Tag '${key}' is too long`)
+        }
+        if (key.toLowerCase().startsWith('aws:')) {
+          throw new QueryError(
+            'InvalidParameterValue',
+            "Tag keys starting with 'aws:' are reserved for internal use"
+          )
+        }
+      }
+      return [key, value]
+    })
+  }
+
+  private checkTagCount(count: number): void {
+    if (count > 50) {
+      throw new QueryError(
+        'TagLimitExceeded',
+        'The maximum number of Tags for a resource has been reached.'
+      )
+    }
+  }
+
+  private dryRun(params: QueryParams): void {
+    if (params.bool('DryRun')) throw new QueryError('DryRunOperation', MSG.dryRun, 412)
+  }
+
+  private maxResults(params: QueryParams): number | undefined {
+    const n = params.int('MaxResults')
+    // "This value can be between 5 and 1000" (EC2 API reference, DescribeSecurityGroups).
+    if (n !== undefined && (n < 5 || n > 1000)) {
+      throw new QueryError(
+        'InvalidParameterValue',
+        `Value ( ${n} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`
+      )
+    }
+    return n
+  }
+
+  /** Cursor pagination on creation order: robust to items added or removed between pages. */
+  private paginate<T extends { seq: number }>(
+    kind: string,
+    items: T[],
+    maxResults: number | undefined,
+    token: string | undefined
+  ): { page: T[]; nextToken?: string } {
+    let rest = items
+    if (token !== undefined && token !== '') {
+      let after: number | undefined
+      try {
+        const decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
+          k?: string
+          a?: number
+        }
+        if (decoded.k === kind && typeof decoded.a === 'number') after = decoded.a
+      } catch {
+        after = undefined
+      }
+      if (after === undefined)
+        throw new QueryError('InvalidParameterValue', `The token '${token}' is invalid`)
+      rest = items.filter(i => i.seq > (after as number))
+    }
+    if (maxResults === undefined || rest.length <= maxResults) return { page: rest }
+    const page = rest.slice(0, maxResults)
+    const last = page[page.length - 1] as T
+    return {
+      page,
+      nextToken: Buffer.from(JSON.stringify({ k: kind, a: last.seq })).toString('base64url')
+    }
+  }
+
+  private groupFilter(name: string, values: string[]): (g: Group) => boolean {
+    const match = filterMatcher(values)
+    const anyIngress = (pick: (r: Rule) => string | undefined) => (g: Group) =>
+      g.ingress.some(r => match(pick(r)))
+    if (name.startsWith('tag:')) {
+      const key = name.slice(4)
+      return g => match(g.tags.get(key))
+    }
+    switch (name) {
+      case 'tag-key':
+        return g => [...g.tags.keys()].some(k => match(k))
+      case 'tag-value':
+        return g => [...g.tags.values()].some(v => match(v))
+      case 'group-id':
+        return g => match(g.id)
+      case 'group-name':
+        return g => match(g.name)
+      case 'vpc-id':
+        return g => match(g.vpcId)
+      case 'owner-id':
+        return g => match(g.account)
+      case 'description':
+        return g => match(g.description)
+      case 'ip-permission.protocol':
+        return anyIngress(r => r.protocol)
+      case 'ip-permission.from-port':
+        return anyIngress(r => (r.fromPort === undefined ? undefined : String(r.fromPort)))
+      case 'ip-permission.to-port':
+        return anyIngress(r => (r.toPort === undefined ? undefined : String(r.toPort)))
+      case 'ip-permission.cidr':
+        return anyIngress(r => (r.source.kind === 'cidr4' ? r.source.cidr : undefined))
+      case 'ip-permission.ipv6-cidr':
+        return anyIngress(r => (r.source.kind === 'cidr6' ? r.source.cidr : undefined))
+      default:
+        throw new QueryError('InvalidParameterValue', `The filter '${name}' is invalid`)
+    }
+  }
+
+  // -- rendering ------------------------------------------------------------------------------
+
+  private groupArn(g: Group): string {
+    return `arn:aws:ec2:${g.region}:${g.account}:security-group/${g.id}`
+  }
+
+  private renderTags(tags: Map<string, string>): string {
+    return xmlItems('tagSet', [...tags], ([k, v]) => xmlText('key', k) + xmlText('value', v))
+  }
+
+  private renderGroup(g: Group): string {
+    return (
+      xmlText('ownerId', g.account) +
+      xmlText('groupId', g.id) +
+      xmlText('groupName', g.name) +
+      xmlText('groupDescription', g.description) +
+      xmlText('vpcId', g.vpcId) +
+      xmlText('securityGroupArn', this.groupArn(g)) +
+      this.renderPermissions('ipPermissions', g.ingress) +
+      this.renderPermissions('ipPermissionsEgress', g.egress) +
+      (g.tags.size > 0 ? this.renderTags(g.tags) : '')
+    )
+  }
+
+  /** DescribeSecurityGroups groups rules sharing protocol and ports into one IpPermission. */
+  private renderPermissions(name: string, rules: Rule[]): string {
+    const perms = new Map<string, Rule[]>()
+    for (const r of rules) {
+      const key = `${r.protocol}|${r.fromPort ?? ''}|${r.toPort ?? ''}`
+      perms.set(key, [...(perms.get(key) ?? []), r])
+    }
+    return xmlItems(name, [...perms.values()], list => {
+      const first = list[0] as Rule
+      const of = <K extends Source['kind']>(kind: K) =>
+        list.filter(
+          (r): r is Rule & { source: Extract<Source, { kind: K }> } => r.source.kind === kind
+        )
+      return (
+        xmlText('ipProtocol', first.protocol) +
+        xmlText('fromPort', first.fromPort) +
+        xmlText('toPort', first.toPort) +
+        xmlItems(
+          'groups',
+          of('group'),
+          r =>
+            xmlText('description', r.description) +
+            xmlText('userId', r.source.userId) +
+            xmlText('groupId', r.source.groupId)
+        ) +
+        xmlItems(
+          'ipRanges',
+          of('cidr4'),
+          r => xmlText('cidrIp', r.source.cidr) + xmlText('description', r.description)
+        ) +
+        xmlItems(
+          'ipv6Ranges',
+          of('cidr6'),
+          r => xmlText('cidrIpv6', r.source.cidr) + xmlText('description', r.description)
+        ) +
+        xmlItems(
+          'prefixListIds',
+          of('prefixList'),
+          r =>
+            xmlText('prefixListId', r.source.prefixListId) + xmlText('description', r.description)
+        )
+      )
+    })
+  }
+
+  private renderSource(s: Source): string {
+    switch (s.kind) {
+      case 'cidr4':
+        return xmlText('cidrIpv4', s.cidr)
+      case 'cidr6':
+        return xmlText('cidrIpv6', s.cidr)
+      case 'prefixList':
+        return xmlText('prefixListId', s.prefixListId)
+      case 'group':
+        return xmlElement(
+          'referencedGroupInfo',
+          xmlText('groupId', s.groupId) + xmlText('userId', s.userId)
+        )
+    }
+  }
+
+  private renderRule(g: Group, r: Rule): string {
+    return (
+      xmlText('securityGroupRuleId', r.id) +
+      xmlText('groupId', g.id) +
+      xmlText('groupOwnerId', g.account) +
+      xmlText('isEgress', r.isEgress) +
+      xmlText('ipProtocol', r.protocol) +
+      xmlText('fromPort', r.fromPort ?? -1) +
+      xmlText('toPort', r.toPort ?? -1) +
+      this.renderSource(r.source) +
+      xmlText('description', r.description) +
+      '<tagSet/>' +
+      xmlText(
+        'securityGroupRuleArn',
+        `arn:aws:ec2:${g.region}:${g.account}:security-group-rule/${r.id}`
+      )
+    )
+  }
+
+  private renderRevokedRule(g: Group, r: Rule): string {
+    const s = r.source
+    return (
+      xmlText('securityGroupRuleId', r.id) +
+      xmlText('groupId', g.id) +
+      xmlText('isEgress', r.isEgress) +
+      xmlText('ipProtocol', r.protocol) +
+      xmlText('fromPort', r.fromPort ?? -1) +
+      xmlText('toPort', r.toPort ?? -1) +
+      (s.kind === 'group' ? xmlText('referencedGroupId', s.groupId) : this.renderSource(s)) +
+      xmlText('description', r.description)
+    )
+  }
+
+  private snapshot(g: Group): GroupSnapshot {
+    const rule = (r: Rule): RuleSnapshot => {
+      const out: RuleSnapshot = { ruleId: r.id, isEgress: r.isEgress, protocol: r.protocol }
+      if (r.fromPort !== undefined) out.fromPort = r.fromPort
+      if (r.toPort !== undefined) out.toPort = r.toPort
+      const s = r.source
+      if (s.kind === 'cidr4') out.cidrIpv4 = s.cidr
+      else if (s.kind === 'cidr6') out.cidrIpv6 = s.cidr
+      else if (s.kind === 'prefixList') out.prefixListId = s.prefixListId
+      else {
+        out.referencedGroupId = s.groupId
+        out.referencedUserId = s.userId
+      }
+      if (r.description !== undefined) out.description = r.description
+      return out
+    }
+    return {
+      groupId: g.id,
+      account: g.account,
+      region: g.region,
+      vpcId: g.vpcId,
+      name: g.name,
+      description: g.description,
+      tags: Object.fromEntries(g.tags),
+      ingress: g.ingress.map(rule),
+      egress: g.egress.map(rule)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standalone: `tsx dev/emulators/ec2.ts --port 4566 [--rules-limit 60]` prints the URL.
+
+async function main(argv: string[]): Promise<void> {
+  const arg = (name: string) => {
+    const i = argv.indexOf(name)
+    return i >= 0 ? argv[i + 1] : undefined
+  }
+  const port = Number(arg('--port') ?? 0)
+  const limit = arg('--rules-limit')
+  const emulator = new Ec2Emulator(limit ? { rulesPerGroupLimit: Number(limit) } : {})
+  const url = await emulator.start(port)
+  console.log(url)
+  const shutdown = () => {
+    void emulator.stop().then(() => process.exit(0))
+  }
+  process.on('SIGINT', shutdown)
+  process.on('SIGTERM', shutdown)
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  void main(process.argv.slice(2))
+}

@@ -1,0 +1,126 @@
+// Runs the bundled action (dist/index.js) the way a GitHub runner does: inputs as INPUT_* variables,
+// GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, an event payload file, on the Node 24 runtime the action
+// declares. Used by the end-to-end tests, the demo and the benchmark.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+export const ACTION_ENTRY = join(PROJECT_ROOT, 'dist', 'index.js')
+
+/** The Node 24 binary from the `node` dev dependency (the runtime action.yml declares). */
+export function node24(): string {
+  const binary = join(PROJECT_ROOT, 'node_modules', 'node', 'bin', 'node')
+  if (!existsSync(binary)) throw new Error(`Node 24 not installed at ${binary}: run npm ci`)
+  return binary
+}
+
+export interface RunActionOptions {
+  inputs: Record<string, string>
+  /** Extra environment (endpoints, credentials, regions); nothing is inherited but PATH. */
+  env?: Record<string, string>
+  event?: { name: string; payload: unknown }
+  entry?: string
+  timeoutMs?: number
+}
+
+export interface ActionRun {
+  exitCode: number | null
+  stdout: string
+  stderr: string
+  outputs: Record<string, string>
+  summary: string
+  /** Lines the runner would show as annotations (::error::, ::warning::, ::notice::). */
+  annotations: string[]
+}
+
+export async function runAction(options: RunActionOptions): Promise<ActionRun> {
+  const workspace = mkdtempSync(join(tmpdir(), 'cf-sg-sync-run-'))
+  const outputFile = join(workspace, 'output')
+  const summaryFile = join(workspace, 'summary.md')
+  writeFileSync(outputFile, '')
+  writeFileSync(summaryFile, '')
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: workspace,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: workspace,
+    GITHUB_ACTION: 'sync',
+    GITHUB_REPOSITORY: 'octo-org/edge',
+    GITHUB_RUN_ID: '1',
+    // Never reach a real metadata service or shared config while testing.
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: join(workspace, 'aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(workspace, 'aws-credentials'),
+    ...options.env
+  }
+  for (const [name, value] of Object.entries(options.inputs)) {
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  }
+  if (options.event) {
+    const eventFile = join(workspace, 'event.json')
+    writeFileSync(eventFile, JSON.stringify(options.event.payload))
+    env.GITHUB_EVENT_NAME = options.event.name
+    env.GITHUB_EVENT_PATH = eventFile
+  }
+
+  try {
+    const { exitCode, stdout, stderr } = await spawnNode(
+      options.entry ?? ACTION_ENTRY,
+      env,
+      options.timeoutMs ?? 60_000
+    )
+    return {
+      exitCode,
+      stdout,
+      stderr,
+      outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+      summary: readFileSync(summaryFile, 'utf8'),
+      annotations: stdout.split('\n').filter(line => /^::(error|warning|notice)/.test(line))
+    }
+  } finally {
+    rmSync(workspace, { recursive: true, force: true })
+  }
+}
+
+function spawnNode(
+  entry: string,
+  env: Record<string, string>,
+  timeoutMs: number
+): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(node24(), [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', chunk => (stdout += chunk))
+    child.stderr.on('data', chunk => (stderr += chunk))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('close', exitCode => {
+      clearTimeout(timer)
+      resolvePromise({ exitCode, stdout, stderr })
+    })
+  })
+}
+
+/** Parses the runner's GITHUB_OUTPUT file format (`name<<DELIMITER\nvalue\nDELIMITER`). */
+export function parseOutputFile(text: string): Record<string, string> {
+  const outputs: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i += 1) {
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i] ?? '')
+    if (heredoc?.[1] && heredoc[2]) {
+      const value: string[] = []
+      for (i += 1; i < lines.length && lines[i] !== heredoc[2]; i += 1) value.push(lines[i] ?? '')
+      outputs[heredoc[1]] = value.join('\n')
+      continue
+    }
+    const simple = /^([^=]+)=(.*)$/.exec(lines[i] ?? '')
+    if (simple?.[1]) outputs[simple[1]] = simple[2] ?? ''
+  }
+  return outputs
+}

@@ -1,0 +1,223 @@
+// Executes a Plan. Regions run concurrently; in each pool every authorize runs before any revoke,
+// so a wanted address is never absent. One call per group and direction. Races with other writers
+// (InvalidPermission.Duplicate / .NotFound) are settled by re-reading the group and retrying once.
+import type { Ec2Api } from './aws/ec2.js'
+import { errorCode } from './aws/ec2.js'
+import type { ManagedRule } from './inventory.js'
+import { canonicalCidr } from './ranges/cidr.js'
+import type { GroupChange, Plan, Pool } from './plan.js'
+import type { IpFamily } from './types.js'
+import { IP_FAMILIES } from './types.js'
+
+export interface GroupOutcome {
+  region: string
+  groupId: string
+  added: number
+  removed: number
+  /** What went wrong for this group, if anything. */
+  error?: string
+}
+
+export interface ApplyResult {
+  outcomes: GroupOutcome[]
+  rulesAdded: number
+  rulesRemoved: number
+  failures: string[]
+}
+
+export interface ApplyOptions {
+  ruleDescription: string
+  /** Groups worked on at once within a region (EC2 rate-limits per account and region). */
+  concurrency?: number
+  log?: (message: string) => void
+}
+
+const DEFAULT_CONCURRENCY = 4
+
+export async function applyPlan(
+  plan: Plan,
+  apiFor: (region: string) => Ec2Api,
+  options: ApplyOptions
+): Promise<ApplyResult> {
+  const regions = [...new Set(plan.pools.map(pool => pool.region))]
+  const perRegion = await Promise.all(
+    regions.map(async region => {
+      const outcomes: GroupOutcome[] = []
+      for (const pool of plan.pools.filter(p => p.region === region)) {
+        outcomes.push(...(await applyPool(pool, apiFor(region), options)))
+      }
+      return outcomes
+    })
+  )
+  const outcomes = perRegion.flat()
+  return {
+    outcomes,
+    rulesAdded: outcomes.reduce((sum, o) => sum + o.added, 0),
+    rulesRemoved: outcomes.reduce((sum, o) => sum + o.removed, 0),
+    failures: outcomes.filter(o => o.error).map(o => `${o.region} ${o.groupId}: ${o.error}`)
+  }
+}
+
+async function applyPool(pool: Pool, api: Ec2Api, options: ApplyOptions): Promise<GroupOutcome[]> {
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
+  const outcomes = new Map<string, GroupOutcome>(
+    pool.groups.map(g => [
+      g.groupId,
+      { region: g.region, groupId: g.groupId, added: 0, removed: 0 }
+    ])
+  )
+  const outcomeOf = (change: GroupChange): GroupOutcome =>
+    outcomes.get(change.groupId) as GroupOutcome
+  const fail = (change: GroupChange, message: string): void => {
+    const outcome = outcomeOf(change)
+    outcome.error = outcome.error ? `${outcome.error}; ${message}` : message
+  }
+  const step = async (
+    change: GroupChange,
+    work: () => Promise<number>,
+    field: 'added' | 'removed'
+  ) => {
+    try {
+      outcomeOf(change)[field] += await work()
+    } catch (error) {
+      fail(change, describeError(error))
+    }
+  }
+
+  // Obsolete rules of full groups go first; the planner allows it only where no wanted address is lost.
+  const early = pool.groups.filter(g => g.revokeFirst && count(g.remove) > 0)
+  await forEachLimited(early, concurrency, g => step(g, () => revoke(api, g), 'removed'))
+
+  const adding = pool.groups.filter(g => count(g.add) > 0)
+  await forEachLimited(adding, concurrency, g =>
+    step(g, () => authorize(api, g, options.ruleDescription), 'added')
+  )
+
+  // A failed authorize may leave an address uncovered; revoking now could open a gap, so the
+  // pool's revokes wait for the next run.
+  const failedAdd = adding.find(g => outcomeOf(g).error)
+  const late = pool.groups.filter(g => !g.revokeFirst && count(g.remove) > 0)
+  if (failedAdd) {
+    for (const g of late) fail(g, `revokes postponed: authorize failed in ${failedAdd.groupId}`)
+  } else {
+    await forEachLimited(late, concurrency, g => step(g, () => revoke(api, g), 'removed'))
+  }
+  for (const g of pool.groups) {
+    const outcome = outcomeOf(g)
+    if (outcome.added + outcome.removed > 0 || outcome.error) {
+      options.log?.(
+        `${g.region} ${g.groupId} (${pool.id}): +${outcome.added} -${outcome.removed}` +
+          (outcome.error ? ` (${outcome.error})` : '')
+      )
+    }
+  }
+  return [...outcomes.values()]
+}
+
+async function authorize(api: Ec2Api, change: GroupChange, description: string): Promise<number> {
+  const wanted = change.add
+  try {
+    await api.authorize(change.groupId, change.port, wanted, description)
+    return count(wanted)
+  } catch (error) {
+    if (errorCode(error) !== 'InvalidPermission.Duplicate') throw error
+  }
+  // EC2 rejects the whole request when any one rule exists already (someone else added it since
+  // we read the group): add only what is still missing.
+  const present = await portCidrs(api, change)
+  const missing = mapFamilies(wanted, cidrs =>
+    cidrs.filter(cidr => !present[familyOf(cidr)].has(cidr))
+  )
+  if (count(missing) > 0) await api.authorize(change.groupId, change.port, missing, description)
+  return count(missing)
+}
+
+async function revoke(api: Ec2Api, change: GroupChange): Promise<number> {
+  const raw = mapFamilies(change.remove, rules => rules.map(rule => rule.raw))
+  try {
+    await api.revoke(change.groupId, change.port, raw)
+    return count(raw)
+  } catch (error) {
+    if (errorCode(error) !== 'InvalidPermission.NotFound') throw error
+  }
+  // Some rule is already gone (removed by hand or by a concurrent run): revoke what remains.
+  const present = await portCidrs(api, change)
+  const remaining = mapFamilies(change.remove, rules =>
+    rules.filter((rule: ManagedRule) => present[familyOf(rule.cidr)].has(rule.cidr)).map(r => r.raw)
+  )
+  if (count(remaining) > 0) await api.revoke(change.groupId, change.port, remaining)
+  return count(remaining)
+}
+
+/** The CIDRs the group allows on tcp/port right now, canonical, whoever owns the rules. */
+async function portCidrs(api: Ec2Api, change: GroupChange): Promise<Record<IpFamily, Set<string>>> {
+  const group = await api.describeGroup(change.groupId)
+  const present: Record<IpFamily, Set<string>> = { ipv4: new Set(), ipv6: new Set() }
+  for (const permission of group?.IpPermissions ?? []) {
+    if (permission.IpProtocol !== 'tcp') continue
+    if (permission.FromPort !== change.port || permission.ToPort !== change.port) continue
+    for (const range of permission.IpRanges ?? []) present.ipv4.add(canonical(range.CidrIp))
+    for (const range of permission.Ipv6Ranges ?? []) present.ipv6.add(canonical(range.CidrIpv6))
+  }
+  return present
+}
+
+function canonical(cidr: string | undefined): string {
+  try {
+    return canonicalCidr(cidr ?? '')
+  } catch {
+    return cidr ?? ''
+  }
+}
+
+function familyOf(cidr: string): IpFamily {
+  return cidr.includes(':') ? 'ipv6' : 'ipv4'
+}
+
+function mapFamilies<T, U>(
+  value: Record<IpFamily, T[]>,
+  map: (items: T[], family: IpFamily) => U[]
+): Record<IpFamily, U[]> {
+  return { ipv4: map(value.ipv4, 'ipv4'), ipv6: map(value.ipv6, 'ipv6') }
+}
+
+function count(value: Record<IpFamily, unknown[]>): number {
+  return IP_FAMILIES.reduce((sum, family) => sum + value[family].length, 0)
+}
+
+function describeError(error: unknown): string {
+  const code = errorCode(error)
+  const message = error instanceof Error ? error.message : String(error)
+  if (code === 'RulesPerSecurityGroupLimitExceeded') {
+    return (
+      `${code}: the group has fewer free rule slots than max-rules-per-group assumed. Set ` +
+      "max-rules-per-group to the account's quota L-0EA8095F, or tag another group for this pool."
+    )
+  }
+  if (
+    code === 'UnauthorizedOperation' ||
+    code === 'AccessDenied' ||
+    code === 'AccessDeniedException'
+  ) {
+    return (
+      `${code}: the credentials may not change this group. The role needs ` +
+      'ec2:AuthorizeSecurityGroupIngress and ec2:RevokeSecurityGroupIngress on it.'
+    )
+  }
+  return code && !message.startsWith(code) ? `${code}: ${message}` : message
+}
+
+async function forEachLimited<T>(
+  items: T[],
+  limit: number,
+  work: (item: T) => Promise<void>
+): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T
+      await work(item)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}

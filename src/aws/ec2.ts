@@ -1,0 +1,149 @@
+// A thin adapter over @aws-sdk/client-ec2: the only module that knows EC2's request shapes.
+// Endpoints come from the SDK's standard settings (AWS_ENDPOINT_URL_EC2 and friends), credentials
+// from the SDK's default chain unless the caller passes some.
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  DescribeManagedPrefixListsCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand
+} from '@aws-sdk/client-ec2'
+import type { EC2ClientConfig, Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
+import type { IpFamily } from '../types.js'
+
+/** What the sync needs from EC2 in one region; small enough to fake in unit tests. */
+export interface Ec2Api {
+  describeGroups(filters: Filter[]): Promise<SecurityGroup[]>
+  describeGroup(groupId: string): Promise<SecurityGroup | undefined>
+  prefixListWeights(ids: string[]): Promise<Map<string, Record<IpFamily, number>>>
+  authorize(
+    groupId: string,
+    port: number,
+    cidrs: Record<IpFamily, string[]>,
+    description: string
+  ): Promise<void>
+  revoke(groupId: string, port: number, cidrs: Record<IpFamily, string[]>): Promise<void>
+}
+
+export interface Ec2ClientOptions {
+  region: string
+  credentials?: EC2ClientConfig['credentials']
+  userAgent?: string
+  maxAttempts?: number
+}
+
+// EC2 throttles per account with a token bucket; the SDK's adaptive mode adds client-side rate
+// limiting on top of backoff, so concurrent regions and groups slow down instead of failing.
+const DEFAULT_MAX_ATTEMPTS = 8
+// DescribeSecurityGroups accepts MaxResults 5-1000; the largest page means the fewest calls.
+const PAGE_SIZE = 1000
+
+export function createEc2Api(options: Ec2ClientOptions): Ec2Api {
+  const client = new EC2Client({
+    region: options.region,
+    retryMode: 'adaptive',
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
+  })
+  return new SdkEc2Api(client)
+}
+
+class SdkEc2Api implements Ec2Api {
+  constructor(private readonly client: EC2Client) {}
+
+  async describeGroups(filters: Filter[]): Promise<SecurityGroup[]> {
+    const groups: SecurityGroup[] = []
+    let nextToken: string | undefined
+    do {
+      const page = await this.client.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: filters,
+          MaxResults: PAGE_SIZE,
+          ...(nextToken ? { NextToken: nextToken } : {})
+        })
+      )
+      groups.push(...(page.SecurityGroups ?? []))
+      nextToken = page.NextToken || undefined
+    } while (nextToken)
+    return groups
+  }
+
+  async describeGroup(groupId: string): Promise<SecurityGroup | undefined> {
+    const result = await this.client.send(
+      new DescribeSecurityGroupsCommand({ GroupIds: [groupId] })
+    )
+    return result.SecurityGroups?.[0]
+  }
+
+  async prefixListWeights(ids: string[]): Promise<Map<string, Record<IpFamily, number>>> {
+    const weights = new Map<string, Record<IpFamily, number>>()
+    if (ids.length === 0) return weights
+    const result = await this.client.send(
+      new DescribeManagedPrefixListsCommand({ PrefixListIds: ids })
+    )
+    for (const list of result.PrefixLists ?? []) {
+      if (!list.PrefixListId) continue
+      // Customer-managed lists count their maximum entries in their own family; AWS-managed ones
+      // (no MaxEntries) count one rule per family (Amazon VPC quotas, security groups).
+      const entries = list.MaxEntries
+      if (entries === undefined) weights.set(list.PrefixListId, { ipv4: 1, ipv6: 1 })
+      else if (list.AddressFamily === 'IPv6')
+        weights.set(list.PrefixListId, { ipv4: 0, ipv6: entries })
+      else weights.set(list.PrefixListId, { ipv4: entries, ipv6: 0 })
+    }
+    return weights
+  }
+
+  async authorize(
+    groupId: string,
+    port: number,
+    cidrs: Record<IpFamily, string[]>,
+    description: string
+  ): Promise<void> {
+    await this.client.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [permission(port, cidrs, description)]
+      })
+    )
+  }
+
+  async revoke(groupId: string, port: number, cidrs: Record<IpFamily, string[]>): Promise<void> {
+    await this.client.send(
+      new RevokeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [permission(port, cidrs)]
+      })
+    )
+  }
+}
+
+/** One tcp permission for one port carrying every CIDR of both families: one call, many rules. */
+export function permission(
+  port: number,
+  cidrs: Record<IpFamily, string[]>,
+  description?: string
+): IpPermission {
+  const withDescription = description ? { Description: description } : {}
+  return {
+    IpProtocol: 'tcp',
+    FromPort: port,
+    ToPort: port,
+    ...(cidrs.ipv4.length > 0
+      ? { IpRanges: cidrs.ipv4.map(cidr => ({ CidrIp: cidr, ...withDescription })) }
+      : {}),
+    ...(cidrs.ipv6.length > 0
+      ? { Ipv6Ranges: cidrs.ipv6.map(cidr => ({ CidrIpv6: cidr, ...withDescription })) }
+      : {})
+  }
+}
+
+/** The EC2 error code of a failed call (the SDK puts it in `name`), if any. */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'name' in error) {
+    const name = (error as { name: unknown }).name
+    return typeof name === 'string' ? name : undefined
+  }
+  return undefined
+}

@@ -1,0 +1,281 @@
+// Every input and the trigger payload, parsed once into one typed Config. Pure: the caller hands
+// in how to read an input, the environment and the event, so every rule here is unit-testable and
+// nothing reaches AWS or GitHub before the whole configuration is known to be valid.
+import type { IpFamily, Notification } from './types.js'
+import { IP_FAMILIES } from './types.js'
+
+export interface Config {
+  regions: string[]
+  service: string
+  families: IpFamily[]
+  ipRangesUrl: string
+  notification: Notification
+  globalNameTag: string
+  regionalNameTag: string
+  autoUpdateTag: string
+  /** `Protocol` tag value -> TCP port, in input order. */
+  protocolPorts: Map<string, number>
+  maxRulesPerGroup: number
+  mergeAdjacent: boolean
+  ruleDescription: string
+  maxRemovalsPercent: number
+  dryRun: boolean
+}
+
+/** An input that failed validation; the message names the input, the value and the expected form. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+export type InputReader = (name: string) => string
+
+export interface TriggerContext {
+  eventName?: string
+  /** The parsed webhook event (the runner's GITHUB_EVENT_PATH file). */
+  payload?: Record<string, unknown>
+}
+
+export const DEFAULT_IP_RANGES_URL = 'https://ip-ranges.amazonaws.com/ip-ranges.json'
+
+// Characters EC2 accepts in a rule description (EC2 API reference, IpRange.Description).
+const RULE_DESCRIPTION = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
+const SERVICE = /^[A-Z0-9_]{1,64}$/
+const MD5 = /^[0-9a-f]{32}$/
+const SYNC_TOKEN = /^\d{1,12}$/
+// EC2 tag limits: keys up to 128 characters, values up to 256, and the aws: prefix is reserved.
+const TAG_KEY_MAX = 128
+const TAG_VALUE_MAX = 256
+export const MAX_RULES_PER_GROUP_LIMIT = 1000
+
+export function parseConfig(
+  read: InputReader,
+  env: Record<string, string | undefined>,
+  trigger: TriggerContext = {}
+): Config {
+  const input = (name: string): string => read(name).trim()
+
+  const notification = notificationFrom(trigger)
+  const expectedMd5 = input('expected-md5').toLowerCase()
+  if (expectedMd5 !== '') {
+    if (!MD5.test(expectedMd5)) {
+      throw invalid('expected-md5', expectedMd5, 'an MD5 digest: 32 hexadecimal characters')
+    }
+    notification.md5 = expectedMd5
+  }
+
+  const globalNameTag = tagValue('global-name-tag', input('global-name-tag') || 'cloudfront_g')
+  const regionalNameTag = tagValue(
+    'regional-name-tag',
+    input('regional-name-tag') || 'cloudfront_r'
+  )
+  if (globalNameTag === regionalNameTag) {
+    throw new ConfigError(
+      `Inputs 'global-name-tag' and 'regional-name-tag' are both '${globalNameTag}': a group's ` +
+        'Name tag must say which range set it receives, so give them different values.'
+    )
+  }
+
+  return {
+    regions: parseRegions(input('regions'), env),
+    service: parseService(input('service') || 'CLOUDFRONT_ORIGIN_FACING'),
+    families: parseFamilies(input('ip-families') || 'ipv4'),
+    ipRangesUrl: parseUrl('ip-ranges-url', input('ip-ranges-url') || DEFAULT_IP_RANGES_URL),
+    notification,
+    globalNameTag,
+    regionalNameTag,
+    autoUpdateTag: tagKey('auto-update-tag', input('auto-update-tag') || 'AutoUpdate'),
+    protocolPorts: parseProtocolPorts(input('protocol-ports') || 'http=80,https=443'),
+    maxRulesPerGroup: parseInteger(
+      'max-rules-per-group',
+      input('max-rules-per-group') || '60',
+      1,
+      MAX_RULES_PER_GROUP_LIMIT
+    ),
+    mergeAdjacent: parseBoolean('merge-adjacent', input('merge-adjacent') || 'true'),
+    ruleDescription: parseRuleDescription(input('rule-description') || 'cloudfront-sg-sync'),
+    maxRemovalsPercent: parsePercent(input('max-removals-percent') || '25'),
+    dryRun: parseBoolean('dry-run', input('dry-run') || 'false')
+  }
+}
+
+function invalid(inputName: string, value: string, expected: string): ConfigError {
+  return new ConfigError(
+    `Input '${inputName}' has an invalid value '${value}': expected ${expected}.`
+  )
+}
+
+/** Splits a comma- and/or newline-separated list, dropping blanks. */
+export function splitList(value: string): string[] {
+  return value
+    .split(/[,\n]/)
+    .map(item => item.trim())
+    .filter(item => item !== '')
+}
+
+function parseRegions(value: string, env: Record<string, string | undefined>): string[] {
+  const source = value || env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || ''
+  if (source === '') {
+    throw new ConfigError(
+      "No region to sync: set input 'regions' (for example 'us-east-1, eu-west-1'), or the " +
+        'AWS_REGION environment variable (aws-actions/configure-aws-credentials sets it).'
+    )
+  }
+  const regions = [...new Set(splitList(source))]
+  for (const region of regions) {
+    if (!REGION.test(region)) {
+      throw invalid(
+        'regions',
+        region,
+        "AWS region codes such as 'us-east-1', comma or newline separated"
+      )
+    }
+  }
+  return regions
+}
+
+function parseService(value: string): string {
+  if (!SERVICE.test(value)) {
+    throw invalid(
+      'service',
+      value,
+      "a service code from ip-ranges.json such as 'CLOUDFRONT_ORIGIN_FACING' or 'CLOUDFRONT'"
+    )
+  }
+  return value
+}
+
+function parseFamilies(value: string): IpFamily[] {
+  const families = new Set<IpFamily>()
+  for (const item of splitList(value)) {
+    const family = item.toLowerCase()
+    if (!(IP_FAMILIES as readonly string[]).includes(family)) {
+      throw invalid('ip-families', value, "'ipv4', 'ipv6' or 'ipv4,ipv6'")
+    }
+    families.add(family as IpFamily)
+  }
+  if (families.size === 0) throw invalid('ip-families', value, "'ipv4', 'ipv6' or 'ipv4,ipv6'")
+  return IP_FAMILIES.filter(family => families.has(family))
+}
+
+/** Loopback hosts may use plain http: tests and the demo serve ranges there. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '')
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+function parseUrl(inputName: string, value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw invalid(inputName, value, `an absolute https URL such as '${DEFAULT_IP_RANGES_URL}'`)
+  }
+  const plainHttpAllowed = url.protocol === 'http:' && isLoopbackHost(url.hostname)
+  if (url.protocol !== 'https:' && !plainHttpAllowed) {
+    throw invalid(inputName, value, 'an https URL (plain http is accepted only for loopback hosts)')
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw invalid(inputName, url.host, 'a URL without embedded credentials')
+  }
+  return url.href
+}
+
+function tagValue(inputName: string, value: string): string {
+  if (value.length > TAG_VALUE_MAX) {
+    throw invalid(inputName, value, `a tag value of at most ${TAG_VALUE_MAX} characters`)
+  }
+  return value
+}
+
+function tagKey(inputName: string, value: string): string {
+  if (value.length > TAG_KEY_MAX || value.toLowerCase().startsWith('aws:')) {
+    throw invalid(
+      inputName,
+      value,
+      `a tag key of at most ${TAG_KEY_MAX} characters not starting with 'aws:'`
+    )
+  }
+  return value
+}
+
+function parseProtocolPorts(value: string): Map<string, number> {
+  const expected = "'name=port' pairs such as 'http=80,https=443', ports 1-65535"
+  const ports = new Map<string, number>()
+  for (const entry of splitList(value)) {
+    const match = /^([^=\s]+)\s*=\s*(\d+)$/.exec(entry)
+    const port = match ? Number(match[2]) : NaN
+    if (!match?.[1] || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw invalid('protocol-ports', entry, expected)
+    }
+    if (ports.has(match[1])) throw invalid('protocol-ports', value, `${expected}, each name once`)
+    ports.set(match[1], port)
+  }
+  if (ports.size === 0) throw invalid('protocol-ports', value, expected)
+  return ports
+}
+
+function parseInteger(inputName: string, value: string, min: number, max: number): number {
+  const number = /^\d+$/.test(value) ? Number(value) : NaN
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw invalid(inputName, value, `a whole number from ${min} to ${max}`)
+  }
+  return number
+}
+
+function parsePercent(value: string): number {
+  const number = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN
+  if (!(number >= 0 && number <= 100)) {
+    throw invalid(
+      'max-removals-percent',
+      value,
+      'a percentage from 0 to 100 (100 disables the guard)'
+    )
+  }
+  return number
+}
+
+// The YAML 1.2 core schema booleans, as @actions/core's getBooleanInput accepts them.
+function parseBoolean(inputName: string, value: string): boolean {
+  if (['true', 'True', 'TRUE'].includes(value)) return true
+  if (['false', 'False', 'FALSE'].includes(value)) return false
+  throw invalid(inputName, value, "'true' or 'false'")
+}
+
+function parseRuleDescription(value: string): string {
+  if (!RULE_DESCRIPTION.test(value)) {
+    throw invalid(
+      'rule-description',
+      value,
+      'at most 255 characters from a-z A-Z 0-9, space and ._-:/()#,@[]+=&;{}!$* (what EC2 accepts)'
+    )
+  }
+  return value
+}
+
+/** The change notification carried by a repository_dispatch event, validated field by field. */
+function notificationFrom(trigger: TriggerContext): Notification {
+  if (trigger.eventName !== 'repository_dispatch') return {}
+  const payload = trigger.payload?.client_payload
+  if (payload === undefined || payload === null) return {}
+  if (typeof payload !== 'object' || Array.isArray(payload)) {
+    throw new ConfigError('The repository_dispatch client_payload is not a JSON object.')
+  }
+  const fields = payload as Record<string, unknown>
+  const text = (name: string, pattern: RegExp, expected: string): string | undefined => {
+    const value = fields[name]
+    if (value === undefined || value === null || value === '') return undefined
+    if (typeof value !== 'string' || !pattern.test(value.toLowerCase())) {
+      throw new ConfigError(
+        `The repository_dispatch client_payload field '${name}' is invalid: expected ${expected}.`
+      )
+    }
+    return value.toLowerCase()
+  }
+  const notification: Notification = {}
+  const md5 = text('md5', MD5, '32 hexadecimal characters')
+  const syncToken = text('synctoken', SYNC_TOKEN, 'a string of digits (epoch seconds)')
+  if (md5 !== undefined) notification.md5 = md5
+  if (syncToken !== undefined) notification.syncToken = syncToken
+  return notification
+}

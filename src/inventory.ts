@@ -1,0 +1,179 @@
+// Turns the security groups EC2 returned into what the planner needs: which groups we manage, which
+// of their rules we own, and how much of each group's rule quota other rules already use. Pure.
+import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
+import { canonicalCidr } from './ranges/cidr.js'
+import type { IpFamily, Scope } from './types.js'
+
+/** A rule the action owns: tcp on the group's port, a CIDR source, our description or none. */
+export interface ManagedRule {
+  /** Canonical form, for comparison with the published ranges. */
+  cidr: string
+  /** The text EC2 holds, used verbatim when revoking. */
+  raw: string
+}
+
+export interface ManagedGroup {
+  region: string
+  groupId: string
+  groupName: string
+  vpcId: string
+  /** The Name tag value that selected the scope. */
+  nameTag: string
+  scope: Scope
+  protocol: string
+  port: number
+  managed: Record<IpFamily, ManagedRule[]>
+  /** Quota used by rules we do not own (never touched, but they take capacity). */
+  foreignWeight: Record<IpFamily, number>
+  /** CIDRs already allowed on our port by rules we do not own: wanted ones need no rule of ours. */
+  foreignOnPort: Record<IpFamily, string[]>
+}
+
+export interface SkippedGroup {
+  region: string
+  groupId: string
+  groupName: string
+  reason: string
+}
+
+export interface RegionInventory {
+  region: string
+  groups: ManagedGroup[]
+  skipped: SkippedGroup[]
+}
+
+export interface Ownership {
+  globalNameTag: string
+  regionalNameTag: string
+  autoUpdateTag: string
+  protocolTag: string
+  protocolPorts: Map<string, number>
+  ruleDescription: string
+}
+
+/** Quota weight of a prefix list reference, per family, when known. */
+export type PrefixListWeights = Map<string, Record<IpFamily, number>>
+
+/** The `Protocol` tag key of the seed design (AWS's sample Lambda). */
+export const PROTOCOL_TAG = 'Protocol'
+
+function tagOf(group: SecurityGroup, key: string): string | undefined {
+  return group.Tags?.find(tag => tag.Key === key)?.Value
+}
+
+export function classifyGroup(
+  region: string,
+  group: SecurityGroup,
+  owner: Ownership,
+  prefixListWeights: PrefixListWeights = new Map()
+): ManagedGroup | SkippedGroup {
+  const groupId = group.GroupId ?? ''
+  const groupName = group.GroupName ?? ''
+  const skip = (reason: string): SkippedGroup => ({ region, groupId, groupName, reason })
+
+  // The describe filters already require these; re-checking guards against a loose filter match.
+  if (tagOf(group, owner.autoUpdateTag) !== 'true') {
+    return skip(`tag ${owner.autoUpdateTag} is not 'true'`)
+  }
+  const name = tagOf(group, 'Name')
+  const scope: Scope | undefined =
+    name === owner.globalNameTag
+      ? 'global'
+      : name === owner.regionalNameTag
+        ? 'regional'
+        : undefined
+  if (scope === undefined) return skip(`Name tag '${name ?? ''}' is not a configured scope`)
+  if (!group.VpcId) return skip('not in a VPC (EC2-Classic groups are not supported)')
+
+  const protocol = tagOf(group, owner.protocolTag)
+  const port = protocol === undefined ? undefined : owner.protocolPorts.get(protocol)
+  if (protocol === undefined || port === undefined) {
+    const known = [...owner.protocolPorts.keys()].join(', ')
+    return skip(
+      `${owner.protocolTag} tag '${protocol ?? '(missing)'}' is not one of ${known} ` +
+        "(input 'protocol-ports' maps tag values to ports)"
+    )
+  }
+
+  const managed: Record<IpFamily, ManagedRule[]> = { ipv4: [], ipv6: [] }
+  const foreignWeight: Record<IpFamily, number> = { ipv4: 0, ipv6: 0 }
+  const foreignOnPort: Record<IpFamily, string[]> = { ipv4: [], ipv6: [] }
+  for (const permission of group.IpPermissions ?? []) {
+    const ours = isOurPermissionShape(permission, port)
+    const owned = (description: string | undefined): boolean =>
+      ours &&
+      (description === undefined || description === '' || description === owner.ruleDescription)
+    for (const range of permission.IpRanges ?? []) {
+      const cidr = range.CidrIp ?? ''
+      if (owned(range.Description)) managed.ipv4.push({ cidr: canonicalOrRaw(cidr), raw: cidr })
+      else {
+        foreignWeight.ipv4 += 1
+        if (ours) foreignOnPort.ipv4.push(canonicalOrRaw(cidr))
+      }
+    }
+    for (const range of permission.Ipv6Ranges ?? []) {
+      const cidr = range.CidrIpv6 ?? ''
+      if (owned(range.Description)) managed.ipv6.push({ cidr: canonicalOrRaw(cidr), raw: cidr })
+      else {
+        foreignWeight.ipv6 += 1
+        if (ours) foreignOnPort.ipv6.push(canonicalOrRaw(cidr))
+      }
+    }
+    // "A rule that references a security group or AWS-managed prefix list ID counts as one rule for
+    // IPv4 and one rule for IPv6"; a customer-managed prefix list counts its maximum entries.
+    // (Amazon VPC User Guide, "Amazon VPC quotas", Security groups.)
+    const groupReferences = permission.UserIdGroupPairs?.length ?? 0
+    foreignWeight.ipv4 += groupReferences
+    foreignWeight.ipv6 += groupReferences
+    for (const reference of permission.PrefixListIds ?? []) {
+      const weight = prefixListWeights.get(reference.PrefixListId ?? '') ?? { ipv4: 1, ipv6: 1 }
+      foreignWeight.ipv4 += weight.ipv4
+      foreignWeight.ipv6 += weight.ipv6
+    }
+  }
+  return {
+    region,
+    groupId,
+    groupName,
+    vpcId: group.VpcId,
+    nameTag: name ?? '',
+    scope,
+    protocol,
+    port,
+    managed,
+    foreignWeight,
+    foreignOnPort
+  }
+}
+
+function isOurPermissionShape(permission: IpPermission, port: number): boolean {
+  return (
+    permission.IpProtocol === 'tcp' && permission.FromPort === port && permission.ToPort === port
+  )
+}
+
+// EC2 accepted it, so it is a valid CIDR; should our parser ever disagree, compare it as written.
+function canonicalOrRaw(cidr: string): string {
+  try {
+    return canonicalCidr(cidr)
+  } catch {
+    return cidr
+  }
+}
+
+/** Prefix list ids referenced by the groups' rules (their quota weight must be looked up). */
+export function referencedPrefixLists(groups: SecurityGroup[]): string[] {
+  const ids = new Set<string>()
+  for (const group of groups) {
+    for (const permission of group.IpPermissions ?? []) {
+      for (const reference of permission.PrefixListIds ?? []) {
+        if (reference.PrefixListId) ids.add(reference.PrefixListId)
+      }
+    }
+  }
+  return [...ids].sort()
+}
+
+export function isSkipped(entry: ManagedGroup | SkippedGroup): entry is SkippedGroup {
+  return 'reason' in entry
+}
