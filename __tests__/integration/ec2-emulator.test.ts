@@ -6,6 +6,7 @@ import {
   CreateSecurityGroupCommand,
   CreateTagsCommand,
   DeleteTagsCommand,
+  DescribeManagedPrefixListsCommand,
   DescribeSecurityGroupRulesCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
@@ -476,7 +477,7 @@ describe('AuthorizeSecurityGroupIngress', () => {
         tags: {}
       })
       const id = limited.createGroup({ region: 'eu-west-1', vpcId: 'vpc-1', name: 'dst', tags: {} })
-      // 1 SG reference (counts 1 IPv4 + 1 IPv6) + prefix list of weight 3 (3 + 3) = 4 of 5 each.
+      // 1 SG reference (counts 1 IPv4 + 1 IPv6) + an IPv4 prefix list of 3 entries.
       await ec2.send(
         new AuthorizeSecurityGroupIngressCommand({
           GroupId: id,
@@ -497,12 +498,26 @@ describe('AuthorizeSecurityGroupIngress', () => {
           IpPermissions: [tcp(80, ['1.0.0.0/24'], ['2600::/32'])]
         })
       )
-      for (const perm of [tcp(81, ['2.0.0.0/24']), tcp(81, [], ['2601::/32'])]) {
-        const err = await failure(
-          ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [perm] }))
+      // IPv4: 1 reference + 3 (a customer-managed IPv4 list) + 1 CIDR = 5, full; IPv6: 1 + 1 = 2.
+      const err = await failure(
+        ec2.send(
+          new AuthorizeSecurityGroupIngressCommand({
+            GroupId: id,
+            IpPermissions: [tcp(81, ['2.0.0.0/24'])]
+          })
         )
-        expect(err.name).toBe('RulesPerSecurityGroupLimitExceeded')
-      }
+      )
+      expect(err.name).toBe('RulesPerSecurityGroupLimitExceeded')
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: id,
+          IpPermissions: [tcp(81, [], ['2601::/32'])]
+        })
+      )
+      const lists = await ec2.send(
+        new DescribeManagedPrefixListsCommand({ PrefixListIds: ['pl-0cf'] })
+      )
+      expect(lists.PrefixLists?.[0]).toMatchObject({ AddressFamily: 'IPv4', MaxEntries: 3 })
       const described = await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [id] }))
       const perms = described.SecurityGroups?.[0]?.IpPermissions ?? []
       expect(perms.find(p => p.FromPort === 22)?.UserIdGroupPairs).toEqual([

@@ -9,7 +9,7 @@ import type { CidrsByScope } from '../../src/types.js'
 import { Ec2Emulator } from '../../dev/emulators/ec2.js'
 import type { GroupSnapshot } from '../../dev/emulators/ec2.js'
 
-const emulator = new Ec2Emulator()
+const emulator = new Ec2Emulator({ prefixListWeights: { 'pl-0b16': 58 } })
 const owner: Ownership = {
   globalNameTag: 'cloudfront_g',
   regionalNameTag: 'cloudfront_r',
@@ -133,6 +133,28 @@ describe('sync against the EC2 emulator', () => {
       ['10.0.0.0/24', '10.0.1.0/24', '192.0.2.0/24', '198.51.100.0/24'].sort()
     )
     expect(ingressOn(odd)).toEqual([])
+  })
+
+  test('a customer-managed prefix list counts its maximum entries against capacity', async () => {
+    emulator.createGroup({
+      region: 'us-east-1',
+      vpcId: 'vpc-1',
+      name: 'a',
+      tags: tags(),
+      ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, prefixListId: 'pl-0b16' }]
+    })
+    const inventory = await discoverRegion(apiFor('us-east-1'), 'us-east-1', owner)
+    expect(inventory.groups[0]?.foreignWeight).toEqual({ ipv4: 58, ipv6: 0 })
+    const plan = buildPlan(wanted(nets(0, 3)), inventory.groups, {
+      families: ['ipv4'],
+      maxRulesPerGroup: 60,
+      maxRemovalsPercent: 100
+    })
+    expect(plan.problems.map(p => p.kind)).toEqual(['capacity'])
+    expect(emulator.calls.map(c => c.action)).toEqual([
+      'DescribeSecurityGroups',
+      'DescribeManagedPrefixLists'
+    ])
   })
 
   test('a rule added by someone else between plan and apply is settled by re-reading (Duplicate)', async () => {

@@ -621,7 +621,8 @@ export class Ec2Emulator {
       CreateTags: c => this.createTags(c),
       DeleteTags: c => this.deleteTags(c),
       AuthorizeSecurityGroupIngress: c => this.authorizeIngress(c),
-      RevokeSecurityGroupIngress: c => this.revokeIngress(c)
+      RevokeSecurityGroupIngress: c => this.revokeIngress(c),
+      DescribeManagedPrefixLists: c => this.describeManagedPrefixLists(c)
     }
     const handler = Object.hasOwn(handlers, action) ? handlers[action] : undefined
     if (!handler) {
@@ -657,6 +658,31 @@ export class Ec2Emulator {
     return (
       xmlItems('securityGroupInfo', page, g => this.renderGroup(g)) +
       xmlText('nextToken', nextToken)
+    )
+  }
+
+  /** Prefix lists known through `prefixListWeights`, as customer-managed IPv4 lists of that size. */
+  private describeManagedPrefixLists(ctx: Ctx): string {
+    const weights = this.opts.prefixListWeights ?? {}
+    const ids = ctx.params.list('PrefixListId')
+    for (const id of ids) {
+      if (!Object.hasOwn(weights, id)) {
+        throw new QueryError(
+          'InvalidPrefixListID.NotFound',
+          `The prefix list ID '${id}' does not exist`
+        )
+      }
+    }
+    return xmlItems(
+      'prefixListSet',
+      ids,
+      id =>
+        xmlText('prefixListId', id) +
+        xmlText('addressFamily', 'IPv4') +
+        xmlText('state', 'create-complete') +
+        xmlText('prefixListName', id) +
+        xmlText('maxEntries', String(weights[id])) +
+        xmlText('ownerId', ctx.account)
     )
   }
 
@@ -954,10 +980,16 @@ export class Ec2Emulator {
       const s = r.source
       if (s.kind === 'cidr4') ipv4++
       else if (s.kind === 'cidr6') ipv6++
-      else {
-        const w = s.kind === 'group' ? 1 : (this.opts.prefixListWeights?.[s.prefixListId] ?? 1)
-        ipv4 += w
-        ipv6 += w
+      else if (s.kind === 'group') {
+        ipv4++
+        ipv6++
+      } else {
+        // Known lists are customer-managed IPv4 lists of that size; unknown ones weigh 1 in both.
+        const w = this.opts.prefixListWeights?.[s.prefixListId]
+        if (w === undefined) {
+          ipv4++
+          ipv6++
+        } else ipv4 += w
       }
     }
     return { ipv4, ipv6 }
