@@ -34,6 +34,8 @@ export interface ActionRun {
   summary: string
   /** Lines the runner would show as annotations (::error::, ::warning::, ::notice::). */
   annotations: string[]
+  /** The plan file the run wrote (read before the run's temporary directory is removed). */
+  planFile: unknown
 }
 
 export async function runAction(options: RunActionOptions): Promise<ActionRun> {
@@ -74,11 +76,15 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
       env,
       options.timeoutMs ?? 60_000
     )
+    const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'))
+    const planPath = outputs['plan-file']
     return {
       exitCode,
       stdout,
       stderr,
-      outputs: parseOutputFile(readFileSync(outputFile, 'utf8')),
+      outputs,
+      planFile:
+        planPath && existsSync(planPath) ? JSON.parse(readFileSync(planPath, 'utf8')) : undefined,
       summary: readFileSync(summaryFile, 'utf8'),
       annotations: stdout.split('\n').filter(line => /^::(error|warning|notice)/.test(line))
     }

@@ -257,17 +257,25 @@ function capacityProblem(
   const quota = options.maxRulesPerGroup
   const extraGroups = Math.ceil(unplaced / quota)
   const foreign = members.reduce((sum, group) => sum + group.foreignWeight[family], 0)
-  const quotaNeeded = Math.ceil((wanted + foreign) / members.length)
+  const steadyQuota = Math.ceil((wanted + foreign) / members.length)
+  // The ranges would fit once the change is done, but not while it is under way: new rules are
+  // added before the rules they replace are revoked, so the pool needs that much headroom.
+  const headroomOnly = steadyQuota <= quota
+  const quotaNeeded = headroomOnly ? quota + unplaced : steadyQuota
+  const why = headroomOnly
+    ? `needs ${unplaced} free rule slot(s) while it changes (new rules are added before the ` +
+      'rules they replace are revoked, so no address is ever uncovered), and its'
+    : `has ${unplaced} more rule(s) than fit in its`
   return {
     kind: 'capacity',
     message:
-      `Pool ${id} cannot hold its ${family} ranges: ${unplaced} rule(s) have no free slot in its ` +
-      `${members.length} group(s) (${quota} rules per group, ${foreign} used by rules this action ` +
-      `does not own). Fix: tag ${extraGroups} more security group(s) in ${sample.vpcId} ` +
-      `(${sample.region}) like ${sample.groupId} (Name=${sample.nameTag}, the same auto-update and ` +
-      `Protocol tags) and attach them where ${sample.groupId} is attached, or raise the EC2 quota ` +
-      `'Inbound or outbound rules per security group' (L-0EA8095F) to at least ${quotaNeeded} and ` +
-      `set max-rules-per-group to match.`
+      `Pool ${id} cannot hold its ${family} ranges: it ${why} ${members.length} group(s) have ` +
+      `no room (${quota} rules per group, ${foreign} used by rules this action does not own). ` +
+      `Fix: tag ${extraGroups} more security group(s) in ${sample.vpcId} (${sample.region}) like ` +
+      `${sample.groupId} (Name=${sample.nameTag}, the same auto-update and Protocol tags) and ` +
+      `attach them where ${sample.groupId} is attached, or raise the EC2 quota 'Inbound or ` +
+      `outbound rules per security group' (L-0EA8095F) to at least ${quotaNeeded} and set ` +
+      'max-rules-per-group to match.'
   }
 }
 

@@ -122,6 +122,8 @@ describe('buildPlan placement', () => {
     const before = [group({ id: 'sg-a', v4: ['10.0.0.0/24', '10.0.1.0/24'] })]
     const plan = buildPlan(desired(['10.0.0.0/23']), before, options({ maxRulesPerGroup: 2 }))
     expect(plan.problems.map(p => p.kind)).toEqual(['capacity'])
+    expect(plan.problems[0]?.message).toContain('needs 1 free rule slot(s) while it changes')
+    expect(plan.problems[0]?.message).toContain('to at least 3 ')
     expect(changesOf(plan)['sg-a']?.first).toBe(false)
   })
 
@@ -231,7 +233,7 @@ describe('buildPlan guards', () => {
     expect(plan.problems).toHaveLength(1)
     const message = plan.problems[0]?.message ?? ''
     expect(message).toContain('us-east-1/vpc-1/global/tcp:443')
-    expect(message).toContain('12 rule(s) have no free slot')
+    expect(message).toContain('has 12 more rule(s) than fit in its 2 group(s)')
     expect(message).toContain('tag 1 more security group(s) in vpc-1')
     expect(message).toContain('L-0EA8095F')
     expect(message).toContain('at least 66')

@@ -1,0 +1,100 @@
+// `npm run demo`: the action end to end on this machine, nothing leaves loopback. Starts the EC2
+// emulator with tagged groups in two regions, serves a generated ip-ranges.json, and runs the bundled
+// dist/index.js exactly as a runner would: a first sync, a rerun with nothing changed, and a
+// published change of one range.
+import { Ec2Emulator } from './emulators/ec2.js'
+import { deriveIpRanges, generateIpRanges, serializeIpRanges } from './ip-ranges-fixture.js'
+import { RangesServer } from './ranges-server.js'
+import type { ActionRun } from './run-action.js'
+import { runAction } from './run-action.js'
+
+const emulator = new Ec2Emulator()
+const ranges = new RangesServer()
+
+function show(title: string, run: ActionRun, mutatingCalls: number): void {
+  const rule = '─'.repeat(100)
+  console.log(`\n${rule}\n${title}\n${rule}`)
+  // The CIDR lists fold away in a job summary; in a terminal, show only their headings.
+  const folded = run.summary.replace(
+    /<details>\s*<summary>(.*?)<\/summary>[\s\S]*?<\/details>/g,
+    (_, heading: string) => `▸ ${heading}`
+  )
+  console.log(folded.replace(/\n{3,}/g, '\n\n'))
+  console.log('Outputs:', JSON.stringify(run.outputs, null, 2))
+  console.log(`Exit code ${run.exitCode}; EC2 mutating calls in this run: ${mutatingCalls}`)
+  if (run.exitCode !== 0) console.log(run.stdout)
+}
+
+async function main(): Promise<void> {
+  const endpoint = await emulator.start()
+  const url = await ranges.start()
+  const tags = (name: string, protocol: string) => ({
+    Name: name,
+    AutoUpdate: 'true',
+    Protocol: protocol
+  })
+  emulator.createGroup({
+    region: 'us-east-1',
+    vpcId: 'vpc-0a1',
+    name: 'alb-cloudfront-global',
+    tags: tags('cloudfront_g', 'https')
+  })
+  emulator.createGroup({
+    region: 'us-east-1',
+    vpcId: 'vpc-0a1',
+    name: 'alb-cloudfront-regional',
+    tags: tags('cloudfront_r', 'https')
+  })
+  emulator.createGroup({
+    region: 'eu-west-1',
+    vpcId: 'vpc-0b2',
+    name: 'web-cloudfront-http',
+    tags: tags('cloudfront_g', 'http'),
+    // Not ours: a tcp/80 rule for the office stays untouched.
+    ingress: [
+      { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '198.51.100.0/24', description: 'office' }
+    ]
+  })
+  const document = generateIpRanges({ seed: 1, syncToken: '1785000000' })
+  ranges.serve(serializeIpRanges(document))
+
+  const run = async (title: string): Promise<void> => {
+    const before = emulator.mutatingCalls().length
+    const result = await runAction({
+      inputs: {
+        regions: 'us-east-1, eu-west-1',
+        'ip-families': 'ipv4,ipv6',
+        'ip-ranges-url': url
+      },
+      env: {
+        AWS_ENDPOINT_URL_EC2: endpoint,
+        AWS_ACCESS_KEY_ID: 'AKIDDEMO',
+        AWS_SECRET_ACCESS_KEY: 'demo-secret'
+      }
+    })
+    show(title, result, emulator.mutatingCalls().length - before)
+  }
+
+  await run('1. First sync: CLOUDFRONT_ORIGIN_FACING into three tagged groups in two regions')
+  await run('2. Rerun with nothing published: no change, zero mutating calls')
+  const changed = deriveIpRanges(document, {
+    seed: 4,
+    service: 'CLOUDFRONT_ORIGIN_FACING',
+    add: 1,
+    remove: 1
+  })
+  ranges.serve(serializeIpRanges(changed.doc))
+  await run(
+    `3. AWS publishes a change (+${changed.added.join(', ')} −${changed.removed.join(', ')})`
+  )
+}
+
+main()
+  .catch(error => {
+    console.error(error)
+    process.exitCode = 1
+  })
+  .finally(async () => {
+    await emulator.stop()
+    await ranges.stop()
+  })
