@@ -4,6 +4,7 @@
 import type { Ec2Api } from './aws/ec2.js'
 import { errorCode } from './aws/ec2.js'
 import type { ManagedRule } from './inventory.js'
+import { SYNC_TOKEN_TAG } from './inventory.js'
 import { canonicalCidr } from './ranges/cidr.js'
 import type { GroupChange, Plan, Pool } from './plan.js'
 import type { IpFamily } from './types.js'
@@ -27,6 +28,8 @@ export interface ApplyResult {
 
 export interface ApplyOptions {
   ruleDescription: string
+  /** Recorded on every group changed without error (tag SYNC_TOKEN_TAG). */
+  syncToken?: string
   /** Groups worked on at once within a region (EC2 rate-limits per account and region). */
   concurrency?: number
   log?: (message: string) => void
@@ -46,6 +49,7 @@ export async function applyPlan(
       for (const pool of plan.pools.filter(p => p.region === region)) {
         outcomes.push(...(await applyPool(pool, apiFor(region), options)))
       }
+      await recordSyncToken(apiFor(region), outcomes, options)
       return outcomes
     })
   )
@@ -112,6 +116,28 @@ async function applyPool(pool: Pool, api: Ec2Api, options: ApplyOptions): Promis
     }
   }
   return [...outcomes.values()]
+}
+
+/** One CreateTags call per region for the groups this run changed; unchanged groups cost nothing. */
+async function recordSyncToken(
+  api: Ec2Api,
+  outcomes: GroupOutcome[],
+  options: ApplyOptions
+): Promise<void> {
+  const changed = outcomes.filter(o => !o.error && o.added + o.removed > 0)
+  if (!options.syncToken || changed.length === 0) return
+  try {
+    await api.tag(
+      changed.map(o => o.groupId),
+      SYNC_TOKEN_TAG,
+      options.syncToken
+    )
+  } catch (error) {
+    const message =
+      `could not record the applied syncToken in tag ${SYNC_TOKEN_TAG} (${describeError(error)}); ` +
+      'the role needs ec2:CreateTags on the managed groups'
+    for (const outcome of changed) outcome.error = message
+  }
 }
 
 async function authorize(api: Ec2Api, change: GroupChange, description: string): Promise<number> {

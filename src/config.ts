@@ -2,6 +2,7 @@
 // in how to read an input, the environment and the event, so every rule here is unit-testable and
 // nothing reaches AWS or GitHub before the whole configuration is known to be valid.
 import type { IpFamily, Notification } from './types.js'
+import { isLoopbackHostname } from './ranges/fetch.js'
 import { IP_FAMILIES } from './types.js'
 
 export interface Config {
@@ -158,12 +159,6 @@ function parseFamilies(value: string): IpFamily[] {
   return IP_FAMILIES.filter(family => families.has(family))
 }
 
-/** Loopback hosts may use plain http: tests and the demo serve ranges there. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '')
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-}
-
 function parseUrl(inputName: string, value: string): string {
   let url: URL
   try {
@@ -171,7 +166,8 @@ function parseUrl(inputName: string, value: string): string {
   } catch {
     throw invalid(inputName, value, `an absolute https URL such as '${DEFAULT_IP_RANGES_URL}'`)
   }
-  const plainHttpAllowed = url.protocol === 'http:' && isLoopbackHost(url.hostname)
+  // Loopback hosts may use plain http: tests and the demo serve ranges there.
+  const plainHttpAllowed = url.protocol === 'http:' && isLoopbackHostname(url.hostname)
   if (url.protocol !== 'https:' && !plainHttpAllowed) {
     throw invalid(inputName, value, 'an https URL (plain http is accepted only for loopback hosts)')
   }

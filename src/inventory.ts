@@ -27,6 +27,8 @@ export interface ManagedGroup {
   foreignWeight: Record<IpFamily, number>
   /** CIDRs already allowed on our port by rules we do not own: wanted ones need no rule of ours. */
   foreignOnPort: Record<IpFamily, string[]>
+  /** The syncToken of the ranges last applied to this group (tag SYNC_TOKEN_TAG), if any. */
+  syncToken?: string
 }
 
 export interface SkippedGroup {
@@ -56,6 +58,8 @@ export type PrefixListWeights = Map<string, Record<IpFamily, number>>
 
 /** The `Protocol` tag key of the seed design (AWS's sample Lambda). */
 export const PROTOCOL_TAG = 'Protocol'
+/** Records on each changed group the syncToken of the ranges applied, so no run goes backwards. */
+export const SYNC_TOKEN_TAG = 'cloudfront-sg-sync:sync-token'
 
 function tagOf(group: SecurityGroup, key: string): string | undefined {
   return group.Tags?.find(tag => tag.Key === key)?.Value
@@ -142,8 +146,14 @@ export function classifyGroup(
     port,
     managed,
     foreignWeight,
-    foreignOnPort
+    foreignOnPort,
+    ...syncTokenOf(group)
   }
+}
+
+function syncTokenOf(group: SecurityGroup): { syncToken?: string } {
+  const value = tagOf(group, SYNC_TOKEN_TAG)
+  return value !== undefined && /^\d{1,20}$/.test(value) ? { syncToken: value } : {}
 }
 
 function isOurPermissionShape(permission: IpPermission, port: number): boolean {

@@ -95,10 +95,17 @@ async function sync(config: Config, report: RunReport): Promise<void> {
     {
       families: config.families,
       maxRulesPerGroup: config.maxRulesPerGroup,
-      maxRemovalsPercent: config.maxRemovalsPercent
+      maxRemovalsPercent: config.maxRemovalsPercent,
+      syncToken: ranges.source.syncToken
     }
   )
   report.plan = plan
+  for (const held of plan.heldBack) {
+    core.notice(
+      `${held.id} left as it is: ${held.groupId} already holds newer ranges (syncToken ` +
+        `${held.recordedSyncToken} > ${ranges.source.syncToken}); this notification arrived late.`
+    )
+  }
   if (plan.problems.length > 0) {
     report.status = 'refused'
     throw new Error(
@@ -118,6 +125,7 @@ async function sync(config: Config, report: RunReport): Promise<void> {
 
   const applied = await applyPlan(plan, apiFor, {
     ruleDescription: config.ruleDescription,
+    syncToken: ranges.source.syncToken,
     log: message => core.info(message)
   })
   report.applied = applied

@@ -9,6 +9,15 @@ export interface PlanOptions {
   families: IpFamily[]
   maxRulesPerGroup: number
   maxRemovalsPercent: number
+  /** syncToken of the ranges being applied; pools already holding newer ranges are left alone. */
+  syncToken?: string
+}
+
+/** A pool left as it is because a group in it already holds ranges newer than this run's. */
+export interface HeldBackPool {
+  id: string
+  groupId: string
+  recordedSyncToken: string
 }
 
 export interface GroupChange {
@@ -60,6 +69,7 @@ export interface Plan {
   pools: Pool[]
   problems: PlanProblem[]
   totals: PlanTotals
+  heldBack: HeldBackPool[]
 }
 
 const emptyFamilies = <T>(make: () => T): Record<IpFamily, T> => ({ ipv4: make(), ipv6: make() })
@@ -81,18 +91,30 @@ export function buildPlan(
 
   const problems: PlanProblem[] = []
   const pools: Pool[] = []
+  const heldBack: HeldBackPool[] = []
   for (const id of [...byPool.keys()].sort(compareText)) {
     const members = byPool.get(id) ?? []
     const first = members[0]
     if (!first) continue
-    const pool = planPool(id, desired[first.scope], members, options, problems)
-    pools.push(pool)
+    // Notifications arrive late and out of order: never replace newer ranges with older ones.
+    const newer = members.find(group => isNewer(group.syncToken, options.syncToken))
+    if (newer?.syncToken) {
+      heldBack.push({ id, groupId: newer.groupId, recordedSyncToken: newer.syncToken })
+      continue
+    }
+    pools.push(planPool(id, desired[first.scope], members, options, problems))
   }
 
-  const totals = summarise(pools, groups, options.families)
+  const planned = groups.filter(group => pools.some(pool => pool.id === poolId(group)))
+  const totals = summarise(pools, planned, options.families)
   const guard = removalGuard(totals, options.maxRemovalsPercent)
   if (guard) problems.push(guard)
-  return { pools, problems, totals }
+  return { pools, problems, totals, heldBack }
+}
+
+function isNewer(recorded: string | undefined, current: string | undefined): boolean {
+  if (recorded === undefined || current === undefined) return false
+  return BigInt(recorded) > BigInt(current)
 }
 
 function planPool(

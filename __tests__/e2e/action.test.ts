@@ -101,9 +101,17 @@ describe('the bundled action end to end', () => {
     expect(held(g.g1 as string, g.g2 as string)).toEqual(published(base, 'CLOUDFRONT', 'global'))
     expect(held(g.r1 as string, g.r2 as string)).toEqual(published(base, 'CLOUDFRONT', 'regional'))
     expect(held(g.w1 as string, g.w2 as string)).toEqual(published(base, 'CLOUDFRONT', 'global'))
-    // One authorize per group, nothing else mutating.
-    expect(emulator.mutatingCalls().map(c => c.action)).toEqual(
-      Array(6).fill('AuthorizeSecurityGroupIngress')
+    // One authorize per group, and one CreateTags per region recording the applied syncToken.
+    expect(
+      emulator
+        .mutatingCalls()
+        .map(c => c.action)
+        .sort()
+    ).toEqual(
+      [...Array(6).fill('AuthorizeSecurityGroupIngress'), 'CreateTags', 'CreateTags'].sort()
+    )
+    expect(emulator.getGroup(g.w1 as string)?.tags['cloudfront-sg-sync:sync-token']).toBe(
+      '1785000000'
     )
     const total =
       2 * published(base, 'CLOUDFRONT', 'global').length +
@@ -147,7 +155,7 @@ describe('the bundled action end to end', () => {
     expect(result.outputs).toMatchObject({ 'rules-added': '1', 'rules-removed': '1' })
     const mutations = emulator.calls.slice(callsBefore).filter(c => c.mutating)
     expect(mutations.map(c => c.action).sort()).toEqual(
-      ['AuthorizeSecurityGroupIngress', 'RevokeSecurityGroupIngress'].sort()
+      ['AuthorizeSecurityGroupIngress', 'CreateTags', 'RevokeSecurityGroupIngress'].sort()
     )
     expect(held(g.g1 as string, g.g2 as string)).toEqual(
       published(changed.doc, 'CLOUDFRONT', 'global')
@@ -155,6 +163,27 @@ describe('the bundled action end to end', () => {
     expect(held(g.g1 as string, g.g2 as string)).toContain(changed.added[0])
     expect(result.summary).toContain(`${changed.added[0]} (`)
     expect(result.summary).toContain(`${changed.removed[0]} (`)
+  })
+
+  test('a late notification for older ranges never undoes newer ones', async () => {
+    const g = seedGroups()
+    const newer = deriveIpRanges(base, { seed: 8, add: 1, remove: 1, scope: 'global' })
+    ranges.serve(serializeIpRanges(newer.doc))
+    const inputs = { ...cloudfrontInputs, regions: 'us-east-1' }
+    expect((await run(inputs)).exitCode).toBe(0)
+    const afterNewer = held(g.g1 as string, g.g2 as string)
+
+    // The CDN (or a replayed dispatch) now serves the older file.
+    ranges.serve(serializeIpRanges(base))
+    const callsBefore = emulator.calls.length
+    const result = await run(inputs)
+    expect(result.exitCode).toBe(0)
+    expect(emulator.calls.slice(callsBefore).filter(c => c.mutating)).toEqual([])
+    expect(held(g.g1 as string, g.g2 as string)).toEqual(afterNewer)
+    expect(result.stdout).toMatch(
+      /::notice::.*global\/tcp:443 left as it is: .* holds newer ranges/
+    )
+    expect(result.summary).toContain('already holds newer ranges')
   })
 
   test('a range replaced by its covering parent moves between groups with no gap', async () => {

@@ -66,7 +66,10 @@ async function sync(desired: CidrsByScope, regions = ['us-east-1'], maxRulesPerG
     { families: ['ipv4', 'ipv6'], maxRulesPerGroup, maxRemovalsPercent: 100 }
   )
   expect(plan.problems).toEqual([])
-  const result = await applyPlan(plan, apiFor, { ruleDescription: 'cloudfront-sg-sync' })
+  const result = await applyPlan(plan, apiFor, {
+    ruleDescription: 'cloudfront-sg-sync',
+    syncToken: '1785000000'
+  })
   return { plan, result, inventories }
 }
 
@@ -88,10 +91,15 @@ describe('sync against the EC2 emulator', () => {
     expect([...ingressOn(a), ...ingressOn(b)].sort()).toEqual(
       [...nets(0, 100), '2600:9000::/28'].sort()
     )
+    // One authorize per group, then one CreateTags for the region recording the syncToken.
     expect(emulator.mutatingCalls().map(c => c.action)).toEqual([
       'AuthorizeSecurityGroupIngress',
-      'AuthorizeSecurityGroupIngress'
+      'AuthorizeSecurityGroupIngress',
+      'CreateTags'
     ])
+    for (const id of [a, b]) {
+      expect(emulator.getGroup(id)?.tags['cloudfront-sg-sync:sync-token']).toBe('1785000000')
+    }
     const descriptions = (emulator.getGroup(a) as GroupSnapshot).ingress.map(r => r.description)
     expect(new Set(descriptions)).toEqual(new Set(['cloudfront-sg-sync']))
 

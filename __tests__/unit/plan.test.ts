@@ -14,6 +14,7 @@ interface GroupSpec {
   foreign4?: number
   foreign6?: number
   foreignOnPort4?: string[]
+  syncToken?: string
 }
 
 function group(spec: GroupSpec): ManagedGroup {
@@ -29,7 +30,8 @@ function group(spec: GroupSpec): ManagedGroup {
     port: spec.port ?? 443,
     managed: { ipv4: rules(spec.v4), ipv6: rules(spec.v6) },
     foreignWeight: { ipv4: spec.foreign4 ?? 0, ipv6: spec.foreign6 ?? 0 },
-    foreignOnPort: { ipv4: spec.foreignOnPort4 ?? [], ipv6: [] }
+    foreignOnPort: { ipv4: spec.foreignOnPort4 ?? [], ipv6: [] },
+    ...(spec.syncToken ? { syncToken: spec.syncToken } : {})
   }
 }
 
@@ -257,5 +259,36 @@ describe('buildPlan guards', () => {
   test('an empty group set has nothing to guard', () => {
     const plan = buildPlan(desired(nets(0, 1)), [], options({ maxRemovalsPercent: 0 }))
     expect(plan).toMatchObject({ pools: [], problems: [] })
+  })
+})
+
+describe('buildPlan never goes backwards', () => {
+  test.each([
+    { recorded: '1785000100', current: '1785000000', heldBack: true },
+    { recorded: '1785000000', current: '1785000000', heldBack: false },
+    { recorded: '999', current: '1785000000', heldBack: false },
+    { recorded: undefined, current: '1785000000', heldBack: false }
+  ])('recorded $recorded, file $current: held back = $heldBack', c => {
+    const plan = buildPlan(
+      desired(nets(0, 2)),
+      [
+        group({ id: 'sg-a', v4: [net(7)], ...(c.recorded ? { syncToken: c.recorded } : {}) }),
+        group({ id: 'sg-b' }),
+        group({ id: 'sg-c', vpc: 'vpc-2' })
+      ],
+      options({ syncToken: c.current })
+    )
+    // The whole pool of the group holding newer ranges is left alone; other pools proceed.
+    expect(plan.heldBack).toEqual(
+      c.heldBack
+        ? [{ id: 'us-east-1/vpc-1/global/tcp:443', groupId: 'sg-a', recordedSyncToken: c.recorded }]
+        : []
+    )
+    expect(plan.pools.map(p => p.id)).toEqual(
+      c.heldBack
+        ? ['us-east-1/vpc-2/global/tcp:443']
+        : ['us-east-1/vpc-1/global/tcp:443', 'us-east-1/vpc-2/global/tcp:443']
+    )
+    expect(plan.totals.rulesRemoved).toBe(c.heldBack ? 0 : 1)
   })
 })

@@ -3,6 +3,7 @@
 // from the SDK's default chain unless the caller passes some.
 import {
   AuthorizeSecurityGroupIngressCommand,
+  CreateTagsCommand,
   DescribeManagedPrefixListsCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
@@ -23,6 +24,7 @@ export interface Ec2Api {
     description: string
   ): Promise<void>
   revoke(groupId: string, port: number, cidrs: Record<IpFamily, string[]>): Promise<void>
+  tag(groupIds: string[], key: string, value: string): Promise<void>
 }
 
 export interface Ec2ClientOptions {
@@ -116,6 +118,18 @@ class SdkEc2Api implements Ec2Api {
         IpPermissions: [permission(port, cidrs)]
       })
     )
+  }
+
+  async tag(groupIds: string[], key: string, value: string): Promise<void> {
+    // One CreateTags call tags up to 1000 resources (EC2 API reference, CreateTags).
+    for (let start = 0; start < groupIds.length; start += 1000) {
+      await this.client.send(
+        new CreateTagsCommand({
+          Resources: groupIds.slice(start, start + 1000),
+          Tags: [{ Key: key, Value: value }]
+        })
+      )
+    }
   }
 }
 

@@ -36,6 +36,14 @@ export function renderSummary(report: RunReport): string {
   for (const region of report.emptyRegions) {
     lines.push(`> [!WARNING]`, `> No tagged security group found in ${region}.`, '')
   }
+  for (const held of report.plan?.heldBack ?? []) {
+    lines.push(
+      '> [!NOTE]',
+      `> ${held.id} left as it is: ${held.groupId} already holds newer ranges (syncToken ` +
+        `${held.recordedSyncToken}).`,
+      ''
+    )
+  }
   for (const pool of report.plan?.pools ?? []) lines.push(...poolSection(pool, report), '')
   if (report.skipped.length > 0) lines.push(...skippedTable(report.skipped), '')
   return lines.join('\n')
