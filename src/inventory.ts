@@ -3,6 +3,7 @@
 import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import { canonicalCidr } from './ranges/cidr.js'
 import type { IpFamily, Scope } from './types.js'
+import { IP_FAMILIES } from './types.js'
 
 /** A rule the action owns: tcp on the group's port, a CIDR source, our description or none. */
 export interface ManagedRule {
@@ -107,20 +108,23 @@ export function classifyGroup(
     const owned = (description: string | undefined): boolean =>
       ours &&
       (description === undefined || description === '' || description === owner.ruleDescription)
-    for (const range of permission.IpRanges ?? []) {
-      const cidr = range.CidrIp ?? ''
-      if (owned(range.Description)) managed.ipv4.push({ cidr: canonicalOrRaw(cidr), raw: cidr })
-      else {
-        foreignWeight.ipv4 += 1
-        if (ours) foreignOnPort.ipv4.push(canonicalOrRaw(cidr))
-      }
+    const sources: Record<IpFamily, { cidr: string; description: string | undefined }[]> = {
+      ipv4: (permission.IpRanges ?? []).map(r => ({
+        cidr: r.CidrIp ?? '',
+        description: r.Description
+      })),
+      ipv6: (permission.Ipv6Ranges ?? []).map(r => ({
+        cidr: r.CidrIpv6 ?? '',
+        description: r.Description
+      }))
     }
-    for (const range of permission.Ipv6Ranges ?? []) {
-      const cidr = range.CidrIpv6 ?? ''
-      if (owned(range.Description)) managed.ipv6.push({ cidr: canonicalOrRaw(cidr), raw: cidr })
-      else {
-        foreignWeight.ipv6 += 1
-        if (ours) foreignOnPort.ipv6.push(canonicalOrRaw(cidr))
+    for (const family of IP_FAMILIES) {
+      for (const { cidr, description } of sources[family]) {
+        if (owned(description)) managed[family].push({ cidr: canonicalOrRaw(cidr), raw: cidr })
+        else {
+          foreignWeight[family] += 1
+          if (ours) foreignOnPort[family].push(canonicalOrRaw(cidr))
+        }
       }
     }
     // "A rule that references a security group or AWS-managed prefix list ID counts as one rule for
