@@ -12,6 +12,8 @@ import { writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import type { IpFamily } from '../src/types.js'
 import type { IpRangesDocument, Ipv4PrefixEntry, Ipv6PrefixEntry } from '../src/ranges/parse.js'
+import { seededRandom } from './random.js'
+import type { Random } from './random.js'
 
 export interface ScopeCounts {
   global: number
@@ -37,20 +39,6 @@ export const ORIGIN_FACING_COUNTS: ScopeCounts = { global: 44, regional: 2, ipv6
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
-
-export type Random = () => number
-
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function randomInt(random: Random, min: number, max: number): number {
   return min + Math.floor(random() * (max - min + 1))

@@ -9,7 +9,7 @@ import {
   sortUniqueCidrs,
   tryParseCidr
 } from '../../src/ranges/cidr.js'
-import { seededRandom } from '../../dev/ip-ranges-fixture.js'
+import { seededRandom } from '../../dev/random.js'
 
 describe('parse and canonical text', () => {
   it.each([

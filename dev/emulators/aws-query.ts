@@ -4,6 +4,7 @@
 // HTTP server lifecycle bound to 127.0.0.1. Nothing here talks to anything but loopback.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { seededRandom } from '../random.js'
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -238,18 +239,6 @@ export function awsQueryErrorXml(
 
 // ---------------------------------------------------------------------------------------------
 // Determinism
-
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Deterministic request ids shaped like AWS's (UUID v4 layout), from a seeded PRNG. */
 export function requestIdGenerator(seed = 0x5eed): () => string {

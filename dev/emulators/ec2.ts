@@ -17,6 +17,7 @@
 // - Revoking a rule that does not exist in a non-default VPC fails with InvalidPermission.NotFound
 //   and revokes nothing (EC2 API reference, RevokeSecurityGroupIngress).
 import type { IncomingMessage } from 'node:http'
+import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
 import {
@@ -28,13 +29,13 @@ import {
   ec2ResponseXml,
   parseSigV4,
   requestIdGenerator,
-  seededRandom,
   xmlElement,
   xmlItems,
   xmlText,
   type FaultConfig,
   type HttpAnswer
 } from './aws-query.js'
+import { seededRandom } from '../random.js'
 
 export const EC2_XML_NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/'
 export const DEFAULT_ACCOUNT_ID = '123456789012'
@@ -98,6 +99,19 @@ export interface Ec2Call {
   ok: boolean
   errorCode?: string
   params: Record<string, string>
+  /** performance.now() of this process when the request arrived and when its answer was ready. */
+  receivedAt?: number
+  answeredAt?: number
+}
+
+/** How many requests the emulator was answering at once (injected latency included). */
+export interface ConcurrencyPeaks {
+  /** The most requests in flight at once, per region. */
+  byRegion: Map<string, number>
+  /** The most distinct regions with a request in flight at the same moment. */
+  regions: number
+  /** The most requests in flight at once, all regions together. */
+  total: number
 }
 
 /** A seeded ingress rule: exactly one of cidr (IPv4 or IPv6), sourceGroupId, prefixListId. */
@@ -407,6 +421,8 @@ function parseFilters(params: QueryParams): Array<{ name: string; values: string
 export class Ec2Emulator {
   /** Every request received, in order (including failed and dropped ones). */
   readonly calls: Ec2Call[] = []
+  /** Peaks of concurrent requests since the last reset (for benchmarks and concurrency tests). */
+  readonly concurrency: ConcurrencyPeaks = { byRegion: new Map(), regions: 0, total: 0 }
   onStateChange: ((snapshot: GroupSnapshot[]) => void) | undefined
 
   private readonly groups = new Map<string, Group>()
@@ -424,10 +440,12 @@ export class Ec2Emulator {
     Ec2EmulatorOptions
   private idRandom: () => number
   private readonly usedIds = new Set<string>()
+  private readonly sessionTokens = new Map<string, string>()
   private nextRequestId = requestIdGenerator()
   private seq = 0
   private objSeq = 0
   private baseUrl: string | undefined
+  private readonly inFlight = new Map<string, number>()
 
   constructor(options: Ec2EmulatorOptions = {}) {
     this.opts = {
@@ -537,6 +555,19 @@ export class Ec2Emulator {
       .map(g => this.snapshot(g))
   }
 
+  /**
+   * Accepts requests signed with this access key, as `account` (the STS emulator registers the
+   * temporary credentials it issues). The first call switches the emulator to allow-list mode:
+   * from then on a request signed with any other key fails with AuthFailure, as EC2 rejects keys
+   * it does not know. With a session token, requests must also carry it.
+   */
+  allowAccessKey(accessKeyId: string, account: string, sessionToken?: string): void {
+    this.opts.allowedAccessKeys ??= new Map()
+    this.opts.allowedAccessKeys.set(accessKeyId, account)
+    if (sessionToken !== undefined) this.sessionTokens.set(accessKeyId, sessionToken)
+    else this.sessionTokens.delete(accessKeyId)
+  }
+
   /** The calls that tried to change state (Authorize*, Revoke*, Create*, Delete*), ok or not. */
   mutatingCalls(): Ec2Call[] {
     return this.calls.filter(c => c.mutating)
@@ -548,6 +579,26 @@ export class Ec2Emulator {
     this.calls.length = 0
     this.faultInjector.set({})
     this.seq = 0
+    this.concurrency.byRegion.clear()
+    this.concurrency.regions = 0
+    this.concurrency.total = 0
+  }
+
+  private enter(region: string): void {
+    const count = (this.inFlight.get(region) ?? 0) + 1
+    this.inFlight.set(region, count)
+    const peaks = this.concurrency
+    peaks.byRegion.set(region, Math.max(peaks.byRegion.get(region) ?? 0, count))
+    peaks.regions = Math.max(peaks.regions, this.inFlight.size)
+    let total = 0
+    for (const n of this.inFlight.values()) total += n
+    peaks.total = Math.max(peaks.total, total)
+  }
+
+  private leave(region: string): void {
+    const count = (this.inFlight.get(region) ?? 1) - 1
+    if (count > 0) this.inFlight.set(region, count)
+    else this.inFlight.delete(region)
   }
 
   // -- HTTP -----------------------------------------------------------------------------------
@@ -568,12 +619,14 @@ export class Ec2Emulator {
       account: '',
       mutating: MUTATING.test(action),
       ok: false,
-      params: params.toObject()
+      params: params.toObject(),
+      receivedAt: performance.now()
     }
     this.calls.push(call)
+    this.enter(call.region)
     try {
       if (!scope) throw new QueryError('AuthFailure', MSG.authFailure, 401)
-      call.account = this.accountFor(scope.accessKeyId)
+      call.account = this.accountFor(scope.accessKeyId, req.headers['x-amz-security-token'])
       const fault = this.faultInjector.next(action)
       const latency = this.faultInjector.latencyMs()
       if (latency > 0) await sleep(latency)
@@ -599,14 +652,22 @@ export class Ec2Emulator {
         body: ec2ErrorXml(e.code, e.message, requestId),
         headers: { 'x-amzn-requestid': requestId }
       }
+    } finally {
+      call.answeredAt = performance.now()
+      this.leave(call.region)
     }
   }
 
-  private accountFor(accessKeyId: string): string {
+  private accountFor(accessKeyId: string, sessionToken?: string | string[]): string {
     const allowed = this.opts.allowedAccessKeys
     if (allowed) {
       const account = allowed.get(accessKeyId)
       if (account === undefined) throw new QueryError('AuthFailure', MSG.authFailure, 401)
+      // Temporary credentials are valid only with their own session token (X-Amz-Security-Token).
+      const expected = this.sessionTokens.get(accessKeyId)
+      if (expected !== undefined && sessionToken !== expected) {
+        throw new QueryError('AuthFailure', MSG.authFailure, 401)
+      }
       return account
     }
     return this.opts.accountIds?.[accessKeyId] ?? this.opts.defaultAccount
