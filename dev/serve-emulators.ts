@@ -1,0 +1,122 @@
+// `npx tsx dev/serve-emulators.ts`: the loopback EC2 emulator and an ip-ranges.json server, kept
+// running until interrupted, for runs of the action that are not driven by a test: the `uses: ./`
+// job in CI and `npm run local-action`. It seeds tagged security groups, then publishes where
+// everything listens:
+//
+//   --write-env PATH    dotenv file written once both servers listen (default .tmp/emulators.env):
+//                       AWS_ENDPOINT_URL_EC2, IP_RANGES_URL, EMULATOR_SYNC_TOKEN, EMULATOR_STATE_FILE
+//   $GITHUB_ENV         the same lines are appended when the variable is set (a workflow step)
+//   --write-state PATH  JSON {mutatingCalls, groups} rewritten after every mutation
+//                       (default .tmp/emulators-state.json), so a step can prove a dry run
+//                       changed nothing
+//   --ec2-port N, --ranges-port N   fixed ports (default: any free port)
+//
+// Everything listens on 127.0.0.1 only. The env file is written last and atomically, so its
+// existence means "ready".
+import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { GroupSnapshot } from './emulators/ec2.js'
+import { Ec2Emulator } from './emulators/ec2.js'
+import { DEFAULT_SYNC_TOKEN, generateIpRanges, serializeIpRanges } from './ip-ranges-fixture.js'
+import { RangesServer } from './ranges-server.js'
+
+const { values } = parseArgs({
+  options: {
+    'write-env': { type: 'string', default: '.tmp/emulators.env' },
+    'write-state': { type: 'string', default: '.tmp/emulators-state.json' },
+    'ec2-port': { type: 'string', default: '0' },
+    'ranges-port': { type: 'string', default: '0' }
+  }
+})
+
+function port(name: string, value: string): number {
+  const parsed = Number(value)
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
+    throw new Error(`--${name} must be a TCP port (0-65535, 0 = any free port), got '${value}'`)
+  }
+  return parsed
+}
+
+function writeAtomically(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true })
+  const temporary = `${path}.${process.pid}.tmp`
+  writeFileSync(temporary, text)
+  renameSync(temporary, path)
+}
+
+const envFile = resolve(values['write-env'])
+const stateFile = resolve(values['write-state'])
+const emulator = new Ec2Emulator()
+const ranges = new RangesServer()
+
+function writeState(groups: GroupSnapshot[]): void {
+  const state = { mutatingCalls: emulator.mutatingCalls().length, groups }
+  writeAtomically(stateFile, `${JSON.stringify(state, null, 2)}\n`)
+}
+
+/** The groups a first sync fills: both scopes on 443 in us-east-1, GLOBAL on 80 in eu-west-1. */
+function seed(): void {
+  const tags = (name: string, protocol: string): Record<string, string> => ({
+    Name: name,
+    AutoUpdate: 'true',
+    Protocol: protocol
+  })
+  emulator.createGroup({
+    region: 'us-east-1',
+    vpcId: 'vpc-0a1',
+    name: 'alb-cloudfront-global',
+    tags: tags('cloudfront_g', 'https')
+  })
+  emulator.createGroup({
+    region: 'us-east-1',
+    vpcId: 'vpc-0a1',
+    name: 'alb-cloudfront-regional',
+    tags: tags('cloudfront_r', 'https')
+  })
+  emulator.createGroup({
+    region: 'eu-west-1',
+    vpcId: 'vpc-0b2',
+    name: 'web-cloudfront-http',
+    tags: tags('cloudfront_g', 'http'),
+    // A rule the action does not own: it must survive every run.
+    ingress: [
+      { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '198.51.100.0/24', description: 'office' }
+    ]
+  })
+}
+
+async function main(): Promise<void> {
+  emulator.onStateChange = writeState
+  seed()
+  writeState(emulator.listGroups())
+  const endpoint = await emulator.start(port('ec2-port', values['ec2-port']))
+  const url = await ranges.start(port('ranges-port', values['ranges-port']))
+  ranges.serve(serializeIpRanges(generateIpRanges({ seed: 1, syncToken: DEFAULT_SYNC_TOKEN })))
+
+  const lines = [
+    `AWS_ENDPOINT_URL_EC2=${endpoint}`,
+    `IP_RANGES_URL=${url}`,
+    `EMULATOR_SYNC_TOKEN=${DEFAULT_SYNC_TOKEN}`,
+    `EMULATOR_STATE_FILE=${stateFile}`
+  ]
+  if (process.env.GITHUB_ENV) appendFileSync(process.env.GITHUB_ENV, `${lines.join('\n')}\n`)
+  writeAtomically(envFile, `${lines.join('\n')}\n`)
+  console.log(`EC2 emulator   ${endpoint}`)
+  console.log(`ip-ranges.json ${url} (syncToken ${DEFAULT_SYNC_TOKEN})`)
+  console.log(`Wrote ${envFile}; state in ${stateFile}. Ctrl-C stops both.`)
+}
+
+async function shutdown(): Promise<void> {
+  await Promise.allSettled([emulator.stop(), ranges.stop()])
+  process.exit(0)
+}
+
+process.once('SIGINT', () => void shutdown())
+process.once('SIGTERM', () => void shutdown())
+
+main().catch(async (error: unknown) => {
+  console.error(error)
+  await Promise.allSettled([emulator.stop(), ranges.stop()])
+  process.exit(1)
+})
