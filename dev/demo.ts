@@ -2,6 +2,7 @@
 // emulator with tagged groups in two regions, serves a generated ip-ranges.json, and runs the bundled
 // dist/index.js exactly as a runner would: a first sync, a rerun with nothing changed, and a
 // published change of one range.
+import { DEMO_REGIONS, seedDemoGroups } from './demo-scenario.js'
 import { Ec2Emulator } from './emulators/ec2.js'
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from './ip-ranges-fixture.js'
 import { RangesServer } from './ranges-server.js'
@@ -28,33 +29,7 @@ function show(title: string, run: ActionRun, mutatingCalls: number): void {
 async function main(): Promise<void> {
   const endpoint = await emulator.start()
   const url = await ranges.start()
-  const tags = (name: string, protocol: string) => ({
-    Name: name,
-    AutoUpdate: 'true',
-    Protocol: protocol
-  })
-  emulator.createGroup({
-    region: 'us-east-1',
-    vpcId: 'vpc-0a1',
-    name: 'alb-cloudfront-global',
-    tags: tags('cloudfront_g', 'https')
-  })
-  emulator.createGroup({
-    region: 'us-east-1',
-    vpcId: 'vpc-0a1',
-    name: 'alb-cloudfront-regional',
-    tags: tags('cloudfront_r', 'https')
-  })
-  emulator.createGroup({
-    region: 'eu-west-1',
-    vpcId: 'vpc-0b2',
-    name: 'web-cloudfront-http',
-    tags: tags('cloudfront_g', 'http'),
-    // Not ours: a tcp/80 rule for the office stays untouched.
-    ingress: [
-      { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '198.51.100.0/24', description: 'office' }
-    ]
-  })
+  seedDemoGroups(emulator)
   const document = generateIpRanges({ seed: 1, syncToken: '1785000000' })
   ranges.serve(serializeIpRanges(document))
 
@@ -62,7 +37,7 @@ async function main(): Promise<void> {
     const before = emulator.mutatingCalls().length
     const result = await runAction({
       inputs: {
-        regions: 'us-east-1, eu-west-1',
+        regions: DEMO_REGIONS.join(', '),
         'ip-families': 'ipv4,ipv6',
         'ip-ranges-url': url
       },

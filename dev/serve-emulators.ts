@@ -20,6 +20,7 @@ import type { GroupSnapshot } from './emulators/ec2.js'
 import { Ec2Emulator } from './emulators/ec2.js'
 import { DEFAULT_SYNC_TOKEN, generateIpRanges, serializeIpRanges } from './ip-ranges-fixture.js'
 import { RangesServer } from './ranges-server.js'
+import { seedDemoGroups } from './demo-scenario.js'
 
 const { values } = parseArgs({
   options: {
@@ -55,40 +56,9 @@ function writeState(groups: GroupSnapshot[]): void {
   writeAtomically(stateFile, `${JSON.stringify(state, null, 2)}\n`)
 }
 
-/** The groups a first sync fills: both scopes on 443 in us-east-1, GLOBAL on 80 in eu-west-1. */
-function seed(): void {
-  const tags = (name: string, protocol: string): Record<string, string> => ({
-    Name: name,
-    AutoUpdate: 'true',
-    Protocol: protocol
-  })
-  emulator.createGroup({
-    region: 'us-east-1',
-    vpcId: 'vpc-0a1',
-    name: 'alb-cloudfront-global',
-    tags: tags('cloudfront_g', 'https')
-  })
-  emulator.createGroup({
-    region: 'us-east-1',
-    vpcId: 'vpc-0a1',
-    name: 'alb-cloudfront-regional',
-    tags: tags('cloudfront_r', 'https')
-  })
-  emulator.createGroup({
-    region: 'eu-west-1',
-    vpcId: 'vpc-0b2',
-    name: 'web-cloudfront-http',
-    tags: tags('cloudfront_g', 'http'),
-    // A rule the action does not own: it must survive every run.
-    ingress: [
-      { protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '198.51.100.0/24', description: 'office' }
-    ]
-  })
-}
-
 async function main(): Promise<void> {
   emulator.onStateChange = writeState
-  seed()
+  seedDemoGroups(emulator)
   writeState(emulator.listGroups())
   const endpoint = await emulator.start(port('ec2-port', values['ec2-port']))
   const url = await ranges.start(port('ranges-port', values['ranges-port']))

@@ -1,82 +1,19 @@
 // Parses infra/sns-forwarder.yml (CloudFormation YAML, short-form intrinsic tags included) and
 // checks what it grants: the execution role may write its own log group, read its one secret
 // and send to its own dead-letter queue, and nothing else.
-import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import type { CfnDoc } from '../../__tests__/helpers/cfn-yaml.js'
+import { loadCfnTemplate, resourcesOfType as ofType } from '../../__tests__/helpers/cfn-yaml.js'
 
-type Doc = Record<string, unknown>
-
-// js-yaml is loaded through require so this works with its v3 and v4 APIs alike and needs no
-// type package: only the calls below are used.
-interface YamlType {
-  new (
-    tag: string,
-    opts: { kind: 'scalar' | 'sequence' | 'mapping'; construct: (d: unknown) => unknown }
-  ): unknown
-}
-interface JsYaml {
-  Type: YamlType
-  load(text: string, opts: { schema: unknown }): unknown
-  DEFAULT_SCHEMA?: { extend(types: unknown[]): unknown }
-  Schema?: { create(types: unknown[]): unknown }
-}
-const yaml = createRequire(import.meta.url)('js-yaml') as JsYaml
+type Doc = CfnDoc
 
 const TEMPLATE = fileURLToPath(new URL('../../infra/sns-forwarder.yml', import.meta.url))
 
-/** The CloudFormation short forms (`!Ref x`, `!GetAtt a.b`, `!Sub ...`) as their long forms. */
-function cfnSchema(): unknown {
-  const fns = [
-    'And',
-    'Base64',
-    'Cidr',
-    'Equals',
-    'FindInMap',
-    'GetAZs',
-    'If',
-    'ImportValue',
-    'Join',
-    'Not',
-    'Or',
-    'Select',
-    'Split',
-    'Sub',
-    'Transform',
-    'GetAtt',
-    'Ref',
-    'Condition'
-  ]
-  const types: unknown[] = []
-  for (const fn of fns) {
-    const key = fn === 'Ref' || fn === 'Condition' ? fn : `Fn::${fn}`
-    for (const kind of ['scalar', 'sequence', 'mapping'] as const) {
-      types.push(
-        new yaml.Type(`!${fn}`, {
-          kind,
-          construct: data =>
-            fn === 'GetAtt' && typeof data === 'string'
-              ? { [key]: data.split('.', 2) }
-              : { [key]: data }
-        })
-      )
-    }
-  }
-  if (yaml.DEFAULT_SCHEMA?.extend) return yaml.DEFAULT_SCHEMA.extend(types)
-  if (yaml.Schema?.create) return yaml.Schema.create(types)
-  throw new Error('unsupported js-yaml version')
-}
-
-const template = yaml.load(readFileSync(TEMPLATE, 'utf8'), { schema: cfnSchema() }) as Doc
-const resources = template.Resources as Record<
-  string,
-  { Type: string; Properties?: Doc; Condition?: string }
->
+const template = loadCfnTemplate(TEMPLATE)
+const resources = template.Resources
 
 function resourcesOfType(type: string): [string, Doc][] {
-  return Object.entries(resources)
-    .filter(([, r]) => r.Type === type)
-    .map(([name, r]) => [name, r.Properties ?? {}])
+  return ofType(template, type)
 }
 
 function only<T>(items: T[]): T {

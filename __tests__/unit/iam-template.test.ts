@@ -1,0 +1,222 @@
+// Parses infra/github-oidc-role.yml and checks the role is exactly as narrow as the action needs:
+// trusted only from the repository (branch / environment when set) through the GitHub OIDC
+// provider, and allowed only the calls src/aws/ makes, mutations only on tagged groups.
+import { fileURLToPath } from 'node:url'
+import type { CfnDoc } from '../helpers/cfn-yaml.js'
+import { loadCfnTemplate, resourcesOfType } from '../helpers/cfn-yaml.js'
+
+const TEMPLATE = fileURLToPath(new URL('../../infra/github-oidc-role.yml', import.meta.url))
+const template = loadCfnTemplate(TEMPLATE)
+
+interface Statement {
+  Sid?: string
+  Effect: string
+  Action: string | string[]
+  NotAction?: unknown
+  Resource: string | string[]
+  NotResource?: unknown
+  Principal?: unknown
+  Condition?: Record<string, Record<string, unknown>>
+}
+
+const list = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value])
+
+function only<T>(items: T[]): T {
+  expect(items).toHaveLength(1)
+  return items[0] as T
+}
+
+const [roleId, role] = only(resourcesOfType(template, 'AWS::IAM::Role'))
+
+/** The permissions policy: a `!Sub` JSON string, rendered with sample parameter values. */
+function permissions(tagKey = 'AutoUpdate'): Statement[] {
+  const policies = role.Policies as Array<{ PolicyName: string; PolicyDocument: CfnDoc }>
+  const { PolicyDocument } = only(policies)
+  const text = PolicyDocument['Fn::Sub']
+  expect(typeof text).toBe('string')
+  const values: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::AccountId': '111122223333',
+    AutoUpdateTagKey: tagKey
+  }
+  const rendered = (text as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+    const value = values[name]
+    if (value === undefined) throw new Error(`unexpected substitution \${${name}}`)
+    return value
+  })
+  const document = JSON.parse(rendered) as { Version: string; Statement: Statement[] }
+  expect(document.Version).toBe('2012-10-17')
+  return document.Statement
+}
+
+const GROUPS = 'arn:aws:ec2:*:111122223333:security-group/*'
+
+test('one role, one inline policy, no managed policies or extra policy resources', () => {
+  expect(roleId).toBe('SyncRole')
+  expect(role.ManagedPolicyArns).toBeUndefined()
+  expect(role.PermissionsBoundary).toBeUndefined()
+  expect(resourcesOfType(template, 'AWS::IAM::Policy')).toHaveLength(0)
+  expect(resourcesOfType(template, 'AWS::IAM::ManagedPolicy')).toHaveLength(0)
+  expect(resourcesOfType(template, 'AWS::IAM::RolePolicy')).toHaveLength(0)
+})
+
+test('the policy grants exactly what src/aws calls, statement by statement', () => {
+  const statements = permissions()
+  for (const s of statements) {
+    expect(s.Effect).toBe('Allow')
+    expect(s.NotAction).toBeUndefined()
+    expect(s.NotResource).toBeUndefined()
+    expect(s.Principal).toBeUndefined()
+  }
+  const bySid = Object.fromEntries(statements.map(s => [s.Sid, s]))
+  expect(Object.keys(bySid)).toEqual([
+    'ReadSecurityGroups',
+    'ChangeRulesOfTaggedGroups',
+    'RecordSyncTokenOnTaggedGroups',
+    'ReadRulesQuota',
+    'ReadRulesQuotaDefault'
+  ])
+  // Describe* actions support no resource-level permissions: "*" is required, and harmless.
+  expect(bySid.ReadSecurityGroups).toEqual({
+    Sid: 'ReadSecurityGroups',
+    Effect: 'Allow',
+    Action: ['ec2:DescribeSecurityGroups', 'ec2:DescribeManagedPrefixLists'],
+    Resource: '*'
+  })
+  expect(bySid.ChangeRulesOfTaggedGroups).toEqual({
+    Sid: 'ChangeRulesOfTaggedGroups',
+    Effect: 'Allow',
+    Action: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress'],
+    Resource: GROUPS,
+    Condition: { StringEquals: { 'aws:ResourceTag/AutoUpdate': 'true' } }
+  })
+  // CreateTags: only on tagged groups, only the sync-token key (so the role can never tag another
+  // group into scope), never as part of a resource-creating call (ec2:CreateAction absent).
+  expect(bySid.RecordSyncTokenOnTaggedGroups).toEqual({
+    Sid: 'RecordSyncTokenOnTaggedGroups',
+    Effect: 'Allow',
+    Action: 'ec2:CreateTags',
+    Resource: GROUPS,
+    Condition: {
+      StringEquals: { 'aws:ResourceTag/AutoUpdate': 'true' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['cloudfront-sg-sync:sync-token'] },
+      Null: { 'aws:TagKeys': 'false', 'ec2:CreateAction': 'true' }
+    }
+  })
+  expect(bySid.ReadRulesQuota).toEqual({
+    Sid: 'ReadRulesQuota',
+    Effect: 'Allow',
+    Action: 'servicequotas:GetServiceQuota',
+    Resource: 'arn:aws:servicequotas:*:111122223333:vpc/L-0EA8095F'
+  })
+  // GetAWSDefaultServiceQuota has no resource type: "*" only (Service Authorization Reference).
+  expect(bySid.ReadRulesQuotaDefault).toEqual({
+    Sid: 'ReadRulesQuotaDefault',
+    Effect: 'Allow',
+    Action: 'servicequotas:GetAWSDefaultServiceQuota',
+    Resource: '*'
+  })
+})
+
+test('no wildcard action, and no mutating action on "*" or without the tag condition', () => {
+  const statements = permissions()
+  const actions = statements.flatMap(s => list(s.Action))
+  for (const action of actions) expect(action).not.toMatch(/\*/)
+  const readOnly = /^(ec2:Describe|servicequotas:Get)/
+  for (const s of statements) {
+    const mutating = list(s.Action).filter(a => !readOnly.test(a))
+    if (mutating.length === 0) continue
+    expect(list(s.Resource)).toEqual([GROUPS])
+    expect(s.Condition?.StringEquals).toEqual({ 'aws:ResourceTag/AutoUpdate': 'true' })
+  }
+  // Nothing the action does not call: no egress, no deletes, no DeleteTags, no IAM, no STS.
+  expect(actions.sort()).toEqual([
+    'ec2:AuthorizeSecurityGroupIngress',
+    'ec2:CreateTags',
+    'ec2:DescribeManagedPrefixLists',
+    'ec2:DescribeSecurityGroups',
+    'ec2:RevokeSecurityGroupIngress',
+    'servicequotas:GetAWSDefaultServiceQuota',
+    'servicequotas:GetServiceQuota'
+  ])
+})
+
+test('the tag key is the parameter, inside the condition key', () => {
+  const statements = permissions('team:cf-sync')
+  expect(statements[1]?.Condition).toEqual({
+    StringEquals: { 'aws:ResourceTag/team:cf-sync': 'true' }
+  })
+  const parameter = template.Parameters?.AutoUpdateTagKey
+  expect(parameter?.Default).toBe('AutoUpdate')
+})
+
+test('trust: only the GitHub OIDC provider, only this audience, only this repository', () => {
+  const trust = role.AssumeRolePolicyDocument as { Statement: Statement[] }
+  const statement = only(trust.Statement)
+  expect(statement.Effect).toBe('Allow')
+  expect(statement.Action).toBe('sts:AssumeRoleWithWebIdentity')
+  expect(statement.Principal).toEqual({
+    Federated: {
+      'Fn::If': [
+        'CreateProvider',
+        { Ref: 'GitHubOIDCProvider' },
+        {
+          'Fn::Sub':
+            'arn:${AWS::Partition}:iam::${AWS::AccountId}:oidc-provider/token.actions.githubusercontent.com'
+        }
+      ]
+    }
+  })
+  expect(statement.Condition).toEqual({
+    StringEquals: { 'token.actions.githubusercontent.com:aud': { Ref: 'Audience' } },
+    StringLike: {
+      'token.actions.githubusercontent.com:sub': {
+        'Fn::Sub': [
+          'repo:${Repo}:${Context}',
+          {
+            Repo: {
+              'Fn::If': [
+                'ImmutableSubject',
+                { 'Fn::Sub': '${GitHubOrg}@${OwnerId}/${RepositoryName}@${RepositoryId}' },
+                { 'Fn::Sub': '${GitHubOrg}/${RepositoryName}' }
+              ]
+            },
+            Context: {
+              'Fn::If': [
+                'HasEnvironment',
+                { 'Fn::Sub': 'environment:${Environment}' },
+                {
+                  'Fn::If': ['HasBranch', { 'Fn::Sub': 'ref:refs/heads/${Branch}' }, '*']
+                }
+              ]
+            }
+          }
+        ]
+      }
+    }
+  })
+  // The org and repository are required parameters (no default that would trust everyone).
+  expect(template.Parameters?.GitHubOrg?.Default).toBeUndefined()
+  expect(template.Parameters?.RepositoryName?.Default).toBeUndefined()
+})
+
+test('the OIDC provider is optional and accepts the configured audience', () => {
+  const provider = template.Resources.GitHubOIDCProvider
+  expect(provider?.Type).toBe('AWS::IAM::OIDCProvider')
+  expect(provider?.Condition).toBe('CreateProvider')
+  expect(provider?.Properties).toEqual({
+    Url: 'https://token.actions.githubusercontent.com',
+    ClientIdList: [{ Ref: 'Audience' }]
+  })
+  expect(template.Conditions?.CreateProvider).toEqual({
+    'Fn::Equals': [{ Ref: 'CreateOIDCProvider' }, 'true']
+  })
+  expect(template.Parameters?.Audience?.Default).toBe('sts.amazonaws.com')
+})
+
+test('branch and environment are exclusive; the role name and session length are parameters', () => {
+  expect(JSON.stringify(template.Rules?.BranchOrEnvironment)).toContain('Fn::Or')
+  expect(role.RoleName).toEqual({ Ref: 'RoleName' })
+  expect(role.MaxSessionDuration).toEqual({ Ref: 'MaxSessionDuration' })
+  expect(template.Outputs?.RoleArn?.Value).toEqual({ 'Fn::GetAtt': ['SyncRole', 'Arn'] })
+})
