@@ -3,13 +3,14 @@
 // dist/index.js exactly as a runner would: a first sync, a rerun with nothing changed, and a
 // published change of one range.
 import { DEMO_REGIONS, seedDemoGroups } from './demo-scenario.js'
-import { Ec2Emulator } from './emulators/ec2.js'
+import type { AwsEmulators } from './emulators/aws.js'
+import { startAwsEmulators } from './emulators/aws.js'
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from './ip-ranges-fixture.js'
 import { RangesServer } from './ranges-server.js'
 import type { ActionRun } from './run-action.js'
 import { runAction } from './run-action.js'
 
-const emulator = new Ec2Emulator()
+let aws: AwsEmulators | undefined
 const ranges = new RangesServer()
 
 function show(title: string, run: ActionRun, mutatingCalls: number): void {
@@ -27,7 +28,8 @@ function show(title: string, run: ActionRun, mutatingCalls: number): void {
 }
 
 async function main(): Promise<void> {
-  const endpoint = await emulator.start()
+  aws = await startAwsEmulators()
+  const emulator = aws.ec2
   const url = await ranges.start()
   seedDemoGroups(emulator)
   const document = generateIpRanges({ seed: 1, syncToken: '1785000000' })
@@ -41,11 +43,7 @@ async function main(): Promise<void> {
         'ip-families': 'ipv4,ipv6',
         'ip-ranges-url': url
       },
-      env: {
-        AWS_ENDPOINT_URL_EC2: endpoint,
-        AWS_ACCESS_KEY_ID: 'AKIDDEMO',
-        AWS_SECRET_ACCESS_KEY: 'demo-secret'
-      }
+      env: aws?.env ?? {}
     })
     show(title, result, emulator.mutatingCalls().length - before)
   }
@@ -70,6 +68,6 @@ main()
     process.exitCode = 1
   })
   .finally(async () => {
-    await emulator.stop()
+    await aws?.stop()
     await ranges.stop()
   })

@@ -17,7 +17,8 @@ import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { GroupSnapshot } from './emulators/ec2.js'
-import { Ec2Emulator } from './emulators/ec2.js'
+import type { AwsEmulators } from './emulators/aws.js'
+import { startAwsEmulators } from './emulators/aws.js'
 import { DEFAULT_SYNC_TOKEN, generateIpRanges, serializeIpRanges } from './ip-ranges-fixture.js'
 import { RangesServer } from './ranges-server.js'
 import { seedDemoGroups } from './demo-scenario.js'
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     'write-env': { type: 'string', default: '.tmp/emulators.env' },
     'write-state': { type: 'string', default: '.tmp/emulators-state.json' },
     'ec2-port': { type: 'string', default: '0' },
+    'sts-port': { type: 'string', default: '0' },
+    'quotas-port': { type: 'string', default: '0' },
     'ranges-port': { type: 'string', default: '0' }
   }
 })
@@ -48,37 +51,48 @@ function writeAtomically(path: string, text: string): void {
 
 const envFile = resolve(values['write-env'])
 const stateFile = resolve(values['write-state'])
-const emulator = new Ec2Emulator()
+let aws: AwsEmulators | undefined
 const ranges = new RangesServer()
 
 function writeState(groups: GroupSnapshot[]): void {
-  const state = { mutatingCalls: emulator.mutatingCalls().length, groups }
+  const state = { mutatingCalls: aws?.ec2.mutatingCalls().length ?? 0, groups }
   writeAtomically(stateFile, `${JSON.stringify(state, null, 2)}\n`)
 }
 
 async function main(): Promise<void> {
-  emulator.onStateChange = writeState
-  seedDemoGroups(emulator)
-  writeState(emulator.listGroups())
-  const endpoint = await emulator.start(port('ec2-port', values['ec2-port']))
+  aws = await startAwsEmulators({
+    ports: {
+      ec2: port('ec2-port', values['ec2-port']),
+      sts: port('sts-port', values['sts-port']),
+      quotas: port('quotas-port', values['quotas-port'])
+    }
+  })
+  aws.ec2.onStateChange = writeState
+  seedDemoGroups(aws.ec2)
+  writeState(aws.ec2.listGroups())
   const url = await ranges.start(port('ranges-port', values['ranges-port']))
   ranges.serve(serializeIpRanges(generateIpRanges({ seed: 1, syncToken: DEFAULT_SYNC_TOKEN })))
 
+  // The AWS endpoints and the default chain's keys; the OIDC variables stay out, so a workflow
+  // step keeps the runner's own token endpoint.
+  const awsEnv = Object.entries(aws.env).filter(([name]) => !name.startsWith('ACTIONS_'))
   const lines = [
-    `AWS_ENDPOINT_URL_EC2=${endpoint}`,
+    ...awsEnv.map(([name, value]) => `${name}=${value}`),
     `IP_RANGES_URL=${url}`,
     `EMULATOR_SYNC_TOKEN=${DEFAULT_SYNC_TOKEN}`,
     `EMULATOR_STATE_FILE=${stateFile}`
   ]
   if (process.env.GITHUB_ENV) appendFileSync(process.env.GITHUB_ENV, `${lines.join('\n')}\n`)
   writeAtomically(envFile, `${lines.join('\n')}\n`)
-  console.log(`EC2 emulator   ${endpoint}`)
+  console.log(
+    `AWS emulators  EC2 ${aws.env.AWS_ENDPOINT_URL_EC2}, STS ${aws.env.AWS_ENDPOINT_URL_STS}`
+  )
   console.log(`ip-ranges.json ${url} (syncToken ${DEFAULT_SYNC_TOKEN})`)
   console.log(`Wrote ${envFile}; state in ${stateFile}. Ctrl-C stops both.`)
 }
 
 async function shutdown(): Promise<void> {
-  await Promise.allSettled([emulator.stop(), ranges.stop()])
+  await Promise.allSettled([aws?.stop(), ranges.stop()])
   process.exit(0)
 }
 
@@ -87,6 +101,6 @@ process.once('SIGTERM', () => void shutdown())
 
 main().catch(async (error: unknown) => {
   console.error(error)
-  await Promise.allSettled([emulator.stop(), ranges.stop()])
+  await Promise.allSettled([aws?.stop(), ranges.stop()])
   process.exit(1)
 })

@@ -11,6 +11,7 @@ import type { IpFamily } from './types.js'
 import { IP_FAMILIES } from './types.js'
 
 export interface GroupOutcome {
+  account: string
   region: string
   groupId: string
   added: number
@@ -39,17 +40,21 @@ const DEFAULT_CONCURRENCY = 4
 
 export async function applyPlan(
   plan: Plan,
-  apiFor: (region: string) => Ec2Api,
+  apiFor: (account: string, region: string) => Ec2Api,
   options: ApplyOptions
 ): Promise<ApplyResult> {
-  const regions = [...new Set(plan.pools.map(pool => pool.region))]
+  // Every account and region at once, and every pool of a region at once; EC2 throttles per
+  // account and region, so one limiter per region bounds the calls in flight there.
+  const places = [...new Set(plan.pools.map(pool => `${pool.account}/${pool.region}`))]
   const perRegion = await Promise.all(
-    regions.map(async region => {
-      const outcomes: GroupOutcome[] = []
-      for (const pool of plan.pools.filter(p => p.region === region)) {
-        outcomes.push(...(await applyPool(pool, apiFor(region), options)))
-      }
-      await recordSyncToken(apiFor(region), outcomes, options)
+    places.map(async place => {
+      const pools = plan.pools.filter(p => `${p.account}/${p.region}` === place)
+      const first = pools[0] as Pool
+      const api = apiFor(first.account, first.region)
+      const limiter = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY)
+      const perPool = await Promise.all(pools.map(pool => applyPool(pool, api, limiter, options)))
+      const outcomes = perPool.flat()
+      await recordSyncToken(api, outcomes, options)
       return outcomes
     })
   )
@@ -58,16 +63,22 @@ export async function applyPlan(
     outcomes,
     rulesAdded: outcomes.reduce((sum, o) => sum + o.added, 0),
     rulesRemoved: outcomes.reduce((sum, o) => sum + o.removed, 0),
-    failures: outcomes.filter(o => o.error).map(o => `${o.region} ${o.groupId}: ${o.error}`)
+    failures: outcomes
+      .filter(o => o.error)
+      .map(o => `${o.account} ${o.region} ${o.groupId}: ${o.error}`)
   }
 }
 
-async function applyPool(pool: Pool, api: Ec2Api, options: ApplyOptions): Promise<GroupOutcome[]> {
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY
+async function applyPool(
+  pool: Pool,
+  api: Ec2Api,
+  limiter: Limiter,
+  options: ApplyOptions
+): Promise<GroupOutcome[]> {
   const outcomes = new Map<string, GroupOutcome>(
     pool.groups.map(g => [
       g.groupId,
-      { region: g.region, groupId: g.groupId, added: 0, removed: 0 }
+      { account: g.account, region: g.region, groupId: g.groupId, added: 0, removed: 0 }
     ])
   )
   const outcomeOf = (change: GroupChange): GroupOutcome =>
@@ -90,10 +101,10 @@ async function applyPool(pool: Pool, api: Ec2Api, options: ApplyOptions): Promis
 
   // Obsolete rules of full groups go first; the planner allows it only where no wanted address is lost.
   const early = pool.groups.filter(g => g.revokeFirst && count(g.remove) > 0)
-  await forEachLimited(early, concurrency, g => step(g, () => revoke(api, g), 'removed'))
+  await limiter.each(early, g => step(g, () => revoke(api, g), 'removed'))
 
   const adding = pool.groups.filter(g => count(g.add) > 0)
-  await forEachLimited(adding, concurrency, g =>
+  await limiter.each(adding, g =>
     step(g, () => authorize(api, g, options.ruleDescription), 'added')
   )
 
@@ -104,7 +115,7 @@ async function applyPool(pool: Pool, api: Ec2Api, options: ApplyOptions): Promis
   if (failedAdd) {
     for (const g of late) fail(g, `revokes postponed: authorize failed in ${failedAdd.groupId}`)
   } else {
-    await forEachLimited(late, concurrency, g => step(g, () => revoke(api, g), 'removed'))
+    await limiter.each(late, g => step(g, () => revoke(api, g), 'removed'))
   }
   for (const g of pool.groups) {
     const outcome = outcomeOf(g)
@@ -233,17 +244,28 @@ function describeError(error: unknown): string {
   return code && !message.startsWith(code) ? `${code}: ${message}` : message
 }
 
-async function forEachLimited<T>(
-  items: T[],
-  limit: number,
-  work: (item: T) => Promise<void>
-): Promise<void> {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T
-      await work(item)
+/** At most `limit` tasks at once, shared by everyone holding the limiter. */
+class Limiter {
+  private running = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(private readonly limit: number) {}
+
+  /** Runs `work` for every item, each when a slot is free, and waits for all of them. */
+  async each<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+    await Promise.all(items.map(item => this.run(() => work(item))))
+  }
+
+  private async run(task: () => Promise<void>): Promise<void> {
+    if (this.running < this.limit) this.running += 1
+    else await new Promise<void>(resolve => this.waiting.push(resolve))
+    try {
+      await task()
+    } finally {
+      // A finished task hands its slot straight to the next waiter, so none can jump the queue.
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.running -= 1
     }
   }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }

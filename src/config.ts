@@ -1,8 +1,13 @@
 // Every input and the trigger payload, parsed once into one typed Config. Pure: the caller hands
 // in how to read an input, the environment and the event, so every rule here is unit-testable and
 // nothing reaches AWS or GitHub before the whole configuration is known to be valid.
-import type { IpFamily, Notification } from './types.js'
+import type { IdentityConfig } from './aws/identity.js'
+import { ConfigError, splitList } from './input.js'
+import { parseIdentityInputs } from './aws/identity.js'
 import { isLoopbackHostname } from './ranges/fetch.js'
+import { parseIssueLabel } from './report/issue.js'
+import { parseDispatchEventTypes, parseTrigger } from './trigger.js'
+import type { IpFamily, Notification } from './types.js'
 import { IP_FAMILIES } from './types.js'
 
 export interface Config {
@@ -16,17 +21,27 @@ export interface Config {
   autoUpdateTag: string
   /** `Protocol` tag value -> TCP port, in input order. */
   protocolPorts: Map<string, number>
-  maxRulesPerGroup: number
+  /** Rule capacity per group and family; 'auto' reads quota L-0EA8095F per account and region. */
+  maxRulesPerGroup: number | 'auto'
   mergeAdjacent: boolean
   ruleDescription: string
   maxRemovalsPercent: number
   dryRun: boolean
+  identity: IdentityConfig
+  /** The triggering event, and why the run does nothing when it should not act on it. */
+  event: string
+  skipReason?: string
+  tracking: TrackingConfig
 }
 
-/** An input that failed validation; the message names the input, the value and the expected form. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
+export interface TrackingConfig {
+  createIssue: boolean
+  issueLabel: string
+  /** Masked by the caller as soon as the config is parsed. */
+  githubToken: string
 }
+
+export { ConfigError, splitList }
 
 export type InputReader = (name: string) => string
 
@@ -43,7 +58,6 @@ const RULE_DESCRIPTION = /^[a-zA-Z0-9 ._\-:/()#,@[\]+=&;{}!$*]{0,255}$/
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
 const SERVICE = /^[A-Z0-9_]{1,64}$/
 const MD5 = /^[0-9a-f]{32}$/
-const SYNC_TOKEN = /^\d{1,12}$/
 // EC2 tag limits: keys up to 128 characters, values up to 256, and the aws: prefix is reserved.
 const TAG_KEY_MAX = 128
 const TAG_VALUE_MAX = 256
@@ -56,7 +70,12 @@ export function parseConfig(
 ): Config {
   const input = (name: string): string => read(name).trim()
 
-  const notification = notificationFrom(trigger)
+  const ipRangesUrl = parseUrl('ip-ranges-url', input('ip-ranges-url') || DEFAULT_IP_RANGES_URL)
+  const decision = parseTrigger(trigger, {
+    dispatchEventTypes: parseDispatchEventTypes(input('dispatch-event-types')),
+    ipRangesUrl
+  })
+  const notification: Notification = decision.kind === 'run' ? decision.notification : {}
   const expectedMd5 = input('expected-md5').toLowerCase()
   if (expectedMd5 !== '') {
     if (!MD5.test(expectedMd5)) {
@@ -81,37 +100,40 @@ export function parseConfig(
     regions: parseRegions(input('regions'), env),
     service: parseService(input('service') || 'CLOUDFRONT_ORIGIN_FACING'),
     families: parseFamilies(input('ip-families') || 'ipv4'),
-    ipRangesUrl: parseUrl('ip-ranges-url', input('ip-ranges-url') || DEFAULT_IP_RANGES_URL),
+    ipRangesUrl,
     notification,
     globalNameTag,
     regionalNameTag,
     autoUpdateTag: tagKey('auto-update-tag', input('auto-update-tag') || 'AutoUpdate'),
     protocolPorts: parseProtocolPorts(input('protocol-ports') || 'http=80,https=443'),
-    maxRulesPerGroup: parseInteger(
-      'max-rules-per-group',
-      input('max-rules-per-group') || '60',
-      1,
-      MAX_RULES_PER_GROUP_LIMIT
-    ),
+    maxRulesPerGroup: parseRuleCapacity(input('max-rules-per-group') || 'auto'),
     mergeAdjacent: parseBoolean('merge-adjacent', input('merge-adjacent') || 'true'),
     ruleDescription: parseRuleDescription(input('rule-description') || 'cloudfront-sg-sync'),
     maxRemovalsPercent: parsePercent(input('max-removals-percent') || '25'),
-    dryRun: parseBoolean('dry-run', input('dry-run') || 'false')
+    dryRun: parseBoolean('dry-run', input('dry-run') || 'false'),
+    identity: parseIdentityInputs(read),
+    event: decision.event,
+    ...(decision.kind === 'skip' ? { skipReason: decision.reason } : {}),
+    tracking: parseTracking(input)
   }
+}
+
+function parseTracking(input: (name: string) => string): TrackingConfig {
+  const createIssue = parseBoolean('create-issue', input('create-issue') || 'false')
+  const githubToken = input('github-token')
+  if (createIssue && githubToken === '') {
+    throw new ConfigError(
+      "Input 'create-issue' is true but 'github-token' is empty: pass a token with issues: write " +
+        '(the default ${{ github.token }} works when the job has `permissions: issues: write`).'
+    )
+  }
+  return { createIssue, issueLabel: parseIssueLabel(input('issue-label')), githubToken }
 }
 
 function invalid(inputName: string, value: string, expected: string): ConfigError {
   return new ConfigError(
     `Input '${inputName}' has an invalid value '${value}': expected ${expected}.`
   )
-}
-
-/** Splits a comma- and/or newline-separated list, dropping blanks. */
-export function splitList(value: string): string[] {
-  return value
-    .split(/[,\n]/)
-    .map(item => item.trim())
-    .filter(item => item !== '')
 }
 
 function parseRegions(value: string, env: Record<string, string | undefined>): string[] {
@@ -219,6 +241,18 @@ function parseInteger(inputName: string, value: string, min: number, max: number
   return number
 }
 
+function parseRuleCapacity(value: string): number | 'auto' {
+  if (value.toLowerCase() === 'auto') return 'auto'
+  if (!/^\d+$/.test(value)) {
+    throw invalid(
+      'max-rules-per-group',
+      value,
+      `'auto' (the account's quota L-0EA8095F) or a whole number from 1 to ${MAX_RULES_PER_GROUP_LIMIT}`
+    )
+  }
+  return parseInteger('max-rules-per-group', value, 1, MAX_RULES_PER_GROUP_LIMIT)
+}
+
 function parsePercent(value: string): number {
   const number = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN
   if (!(number >= 0 && number <= 100)) {
@@ -247,31 +281,4 @@ function parseRuleDescription(value: string): string {
     )
   }
   return value
-}
-
-/** The change notification carried by a repository_dispatch event, validated field by field. */
-function notificationFrom(trigger: TriggerContext): Notification {
-  if (trigger.eventName !== 'repository_dispatch') return {}
-  const payload = trigger.payload?.client_payload
-  if (payload === undefined || payload === null) return {}
-  if (typeof payload !== 'object' || Array.isArray(payload)) {
-    throw new ConfigError('The repository_dispatch client_payload is not a JSON object.')
-  }
-  const fields = payload as Record<string, unknown>
-  const text = (name: string, pattern: RegExp, expected: string): string | undefined => {
-    const value = fields[name]
-    if (value === undefined || value === null || value === '') return undefined
-    if (typeof value !== 'string' || !pattern.test(value.toLowerCase())) {
-      throw new ConfigError(
-        `The repository_dispatch client_payload field '${name}' is invalid: expected ${expected}.`
-      )
-    }
-    return value.toLowerCase()
-  }
-  const notification: Notification = {}
-  const md5 = text('md5', MD5, '32 hexadecimal characters')
-  const syncToken = text('synctoken', SYNC_TOKEN, 'a string of digits (epoch seconds)')
-  if (md5 !== undefined) notification.md5 = md5
-  if (syncToken !== undefined) notification.syncToken = syncToken
-  return notification
 }

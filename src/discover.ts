@@ -1,22 +1,33 @@
 // Reads one region's tagged security groups (all pages, exact tag filters) and classifies them.
 import type { Ec2Api } from './aws/ec2.js'
-import type { Ownership, RegionInventory } from './inventory.js'
+import type { GroupLocation, Ownership, RegionInventory } from './inventory.js'
 import { classifyGroup, isSkipped, referencedPrefixLists } from './inventory.js'
 
+/**
+ * `ruleLimit` is a promise so that the quota lookup and the describe calls run at once.
+ */
 export async function discoverRegion(
   api: Ec2Api,
-  region: string,
-  owner: Ownership
+  place: Omit<GroupLocation, 'ruleLimit'>,
+  owner: Ownership,
+  ruleLimit: Promise<number> | number
 ): Promise<RegionInventory> {
   // Tag filter values match exactly and case-sensitively (EC2 DescribeSecurityGroups, Filter).
-  const groups = await api.describeGroups([
+  const describing = api.describeGroups([
     { Name: `tag:${owner.autoUpdateTag}`, Values: ['true'] },
     { Name: 'tag:Name', Values: [owner.globalNameTag, owner.regionalNameTag] }
   ])
+  const [groups, limit] = await Promise.all([describing, ruleLimit])
   const weights = await api.prefixListWeights(referencedPrefixLists(groups))
-  const inventory: RegionInventory = { region, groups: [], skipped: [] }
+  const location: GroupLocation = { ...place, ruleLimit: limit }
+  const inventory: RegionInventory = {
+    account: place.account,
+    region: place.region,
+    groups: [],
+    skipped: []
+  }
   for (const group of groups) {
-    const entry = classifyGroup(region, group, owner, weights)
+    const entry = classifyGroup(location, group, owner, weights)
     if (isSkipped(entry)) inventory.skipped.push(entry)
     else inventory.groups.push(entry)
   }

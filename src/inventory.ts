@@ -14,6 +14,8 @@ export interface ManagedRule {
 }
 
 export interface ManagedGroup {
+  /** The owning account (the group's OwnerId). */
+  account: string
   region: string
   groupId: string
   groupName: string
@@ -24,6 +26,8 @@ export interface ManagedGroup {
   protocol: string
   port: number
   managed: Record<IpFamily, ManagedRule[]>
+  /** Inbound rules the group may hold per family: the account's quota in this region. */
+  ruleLimit: number
   /** Quota used by rules we do not own (never touched, but they take capacity). */
   foreignWeight: Record<IpFamily, number>
   /** CIDRs already allowed on our port by rules we do not own: wanted ones need no rule of ours. */
@@ -33,6 +37,7 @@ export interface ManagedGroup {
 }
 
 export interface SkippedGroup {
+  account: string
   region: string
   groupId: string
   groupName: string
@@ -40,6 +45,7 @@ export interface SkippedGroup {
 }
 
 export interface RegionInventory {
+  account: string
   region: string
   groups: ManagedGroup[]
   skipped: SkippedGroup[]
@@ -66,15 +72,24 @@ function tagOf(group: SecurityGroup, key: string): string | undefined {
   return group.Tags?.find(tag => tag.Key === key)?.Value
 }
 
+/** Where a group was read: its account (until EC2's OwnerId says otherwise), region and quota. */
+export interface GroupLocation {
+  account: string
+  region: string
+  ruleLimit: number
+}
+
 export function classifyGroup(
-  region: string,
+  location: GroupLocation,
   group: SecurityGroup,
   owner: Ownership,
   prefixListWeights: PrefixListWeights = new Map()
 ): ManagedGroup | SkippedGroup {
+  const { region, ruleLimit } = location
+  const account = group.OwnerId || location.account
   const groupId = group.GroupId ?? ''
   const groupName = group.GroupName ?? ''
-  const skip = (reason: string): SkippedGroup => ({ region, groupId, groupName, reason })
+  const skip = (reason: string): SkippedGroup => ({ account, region, groupId, groupName, reason })
 
   // The describe filters already require these; re-checking guards against a loose filter match.
   if (tagOf(group, owner.autoUpdateTag) !== 'true') {
@@ -140,6 +155,7 @@ export function classifyGroup(
     }
   }
   return {
+    account,
     region,
     groupId,
     groupName,
@@ -149,6 +165,7 @@ export function classifyGroup(
     protocol,
     port,
     managed,
+    ruleLimit,
     foreignWeight,
     foreignOnPort,
     ...syncTokenOf(group)

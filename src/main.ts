@@ -1,20 +1,26 @@
 // run(): wires the steps together. The one module that talks to the runner through @actions/core;
-// each step hands a plain value to the next (DESIGN.md, "Flow").
+// each step hands a plain value to the next (DESIGN.md, "Flow"):
+// config -> (ranges | credentials) -> inventory -> plan -> apply -> report.
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import { applyPlan } from './apply.js'
 import type { Ec2Api } from './aws/ec2.js'
 import { createEc2Api } from './aws/ec2.js'
+import type { AwsAccount } from './aws/identity.js'
+import { resolveAccounts } from './aws/identity.js'
+import { readRuleQuota } from './aws/quotas.js'
 import type { Config, TriggerContext } from './config.js'
 import { parseConfig } from './config.js'
 import { discoverRegion } from './discover.js'
-import type { Ownership } from './inventory.js'
+import type { Ownership, RegionInventory } from './inventory.js'
 import { PROTOCOL_TAG } from './inventory.js'
 import { buildPlan } from './plan.js'
 import { loadRangeSet } from './ranges/index.js'
+import type { LoadedRangeSet } from './ranges/index.js'
 import { outputsOf, writePlanFile } from './report/outputs.js'
 import type { RunReport } from './report/summary.js'
 import { renderSummary } from './report/summary.js'
+import { openOrUpdateTrackingIssue } from './report/tracking.js'
 
 const USER_AGENT = 'cloudfront-sg-sync'
 
@@ -24,77 +30,62 @@ export async function run(): Promise<void> {
     service: '',
     families: [],
     regions: [],
+    accounts: [],
     skipped: [],
     emptyRegions: [],
     notices: []
   }
+  let config: Config | undefined
   try {
-    const config = parseConfig(name => core.getInput(name), process.env, readTrigger(process.env))
+    config = parseConfig(name => core.getInput(name), process.env, readTrigger(process.env))
+    if (config.tracking.githubToken) core.setSecret(config.tracking.githubToken)
     report.service = config.service
     report.families = config.families
     report.regions = config.regions
+    if (config.skipReason) {
+      report.status = 'skipped'
+      report.notices.push(config.skipReason)
+      core.notice(config.skipReason)
+      return
+    }
     await sync(config, report)
   } catch (error) {
     report.error = error instanceof Error ? error.message : String(error)
     if (report.status !== 'refused') report.status = 'failed'
     core.setFailed(report.error)
   } finally {
-    await publish(report)
+    await publish(report, config)
   }
 }
 
 async function sync(config: Config, report: RunReport): Promise<void> {
-  const ranges = await loadRangeSet({
-    url: config.ipRangesUrl,
-    service: config.service,
-    families: config.families,
-    mergeAdjacent: config.mergeAdjacent,
-    notification: config.notification
-  })
-  report.source = ranges.source
-  report.notices.push(...ranges.notices)
-  for (const notice of ranges.notices) core.notice(notice)
-  core.info(
-    `Ranges: ${config.service} from ${ranges.source.url}, syncToken ` +
-      `${ranges.source.syncToken} (${ranges.source.createDate}), MD5 ` +
-      ranges.source.md5
-  )
+  // Independent, so at once: neither changes anything.
+  const [ranges, accounts] = await Promise.all([
+    loadRangeSet({
+      url: config.ipRangesUrl,
+      service: config.service,
+      families: config.families,
+      mergeAdjacent: config.mergeAdjacent,
+      notification: config.notification
+    }),
+    resolveAccounts(config.identity, {
+      getIDToken: audience => core.getIDToken(audience),
+      setSecret: value => core.setSecret(value),
+      region: config.regions[0],
+      info: message => core.info(message),
+      warning: message => warn(report, message),
+      userAgent: USER_AGENT
+    })
+  ])
+  describeSource(ranges, report)
+  report.accounts = accounts.map(account => account.accountId)
 
-  const owner: Ownership = {
-    globalNameTag: config.globalNameTag,
-    regionalNameTag: config.regionalNameTag,
-    autoUpdateTag: config.autoUpdateTag,
-    protocolTag: PROTOCOL_TAG,
-    protocolPorts: config.protocolPorts,
-    ruleDescription: config.ruleDescription
-  }
-  const apis = new Map<string, Ec2Api>(
-    config.regions.map(region => [region, createEc2Api({ region, userAgent: USER_AGENT })])
-  )
-  const apiFor = (region: string): Ec2Api => apis.get(region) as Ec2Api
-  const inventories = await Promise.all(
-    config.regions.map(region => discoverRegion(apiFor(region), region, owner))
-  )
-  for (const inventory of inventories) {
-    if (inventory.groups.length === 0) {
-      report.emptyRegions.push(inventory.region)
-      core.warning(
-        `No security group in ${inventory.region} is tagged Name=${config.globalNameTag} or ` +
-          `Name=${config.regionalNameTag} with ${config.autoUpdateTag}=true.`
-      )
-    }
-    for (const skipped of inventory.skipped) {
-      report.skipped.push(skipped)
-      core.warning(`${skipped.region} ${skipped.groupId} left alone: ${skipped.reason}`)
-    }
-  }
-
+  const { inventories, apiFor } = await discover(config, accounts, report)
   const plan = buildPlan(
     ranges.cidrs,
     inventories.flatMap(inventory => inventory.groups),
     {
       families: config.families,
-      maxRulesPerGroup: config.maxRulesPerGroup,
       maxRemovalsPercent: config.maxRemovalsPercent,
       syncToken: ranges.source.syncToken
     }
@@ -139,6 +130,95 @@ async function sync(config: Config, report: RunReport): Promise<void> {
   report.status = 'applied'
 }
 
+function describeSource(ranges: LoadedRangeSet, report: RunReport): void {
+  report.source = ranges.source
+  report.notices.push(...ranges.notices)
+  for (const notice of ranges.notices) core.notice(notice)
+  core.info(
+    `Ranges: ${ranges.service} from ${ranges.source.url}, syncToken ${ranges.source.syncToken} ` +
+      `(${ranges.source.createDate}), MD5 ${ranges.source.md5}`
+  )
+}
+
+/**
+ * Reads every account and region at once: the rule quota (when 'auto') and the tagged groups.
+ * Returns the EC2 client of each place, keyed by the groups' owning account and region.
+ */
+async function discover(
+  config: Config,
+  accounts: AwsAccount[],
+  report: RunReport
+): Promise<{
+  inventories: RegionInventory[]
+  apiFor: (account: string, region: string) => Ec2Api
+}> {
+  const owner: Ownership = {
+    globalNameTag: config.globalNameTag,
+    regionalNameTag: config.regionalNameTag,
+    autoUpdateTag: config.autoUpdateTag,
+    protocolTag: PROTOCOL_TAG,
+    protocolPorts: config.protocolPorts,
+    ruleDescription: config.ruleDescription
+  }
+  const apis = new Map<string, Ec2Api>()
+  const places = accounts.flatMap(account => config.regions.map(region => ({ account, region })))
+  const inventories = await Promise.all(
+    places.map(async ({ account, region }) => {
+      const api = createEc2Api({ region, credentials: account.credentials, userAgent: USER_AGENT })
+      const ruleLimit = ruleLimitFor(config, account, region, report)
+      const inventory = await discoverRegion(
+        api,
+        { account: account.accountId, region },
+        owner,
+        ruleLimit
+      )
+      for (const group of inventory.groups) apis.set(`${group.account}/${region}`, api)
+      return inventory
+    })
+  )
+  for (const inventory of inventories) {
+    const where =
+      accounts.length > 1 ? `${inventory.account} ${inventory.region}` : inventory.region
+    if (inventory.groups.length === 0) {
+      report.emptyRegions.push(where)
+      warn(
+        report,
+        `No security group in ${where} is tagged Name=${config.globalNameTag} or ` +
+          `Name=${config.regionalNameTag} with ${config.autoUpdateTag}=true.`
+      )
+    }
+    for (const skipped of inventory.skipped) {
+      report.skipped.push(skipped)
+      core.warning(`${where} ${skipped.groupId} left alone: ${skipped.reason}`)
+    }
+  }
+  return {
+    inventories,
+    apiFor: (account, region) => apis.get(`${account}/${region}`) as Ec2Api
+  }
+}
+
+async function ruleLimitFor(
+  config: Config,
+  account: AwsAccount,
+  region: string,
+  report: RunReport
+): Promise<number> {
+  if (config.maxRulesPerGroup !== 'auto') return config.maxRulesPerGroup
+  const quota = await readRuleQuota(region, account.credentials, { userAgent: USER_AGENT })
+  if (quota.warning) warn(report, quota.warning)
+  core.info(
+    `Rule quota in ${account.accountId} ${region}: ${quota.value} per group and family ` +
+      `(${quota.source}).`
+  )
+  return quota.value
+}
+
+function warn(report: RunReport, message: string): void {
+  report.warnings = [...(report.warnings ?? []), message]
+  core.warning(message)
+}
+
 /** The triggering event as the runner hands it over (GITHUB_EVENT_NAME, GITHUB_EVENT_PATH). */
 function readTrigger(env: NodeJS.ProcessEnv): TriggerContext {
   const eventName = env.GITHUB_EVENT_NAME
@@ -153,11 +233,26 @@ function readTrigger(env: NodeJS.ProcessEnv): TriggerContext {
   }
 }
 
-/** Outputs, plan file and summary: written whatever happened, so a failed run still explains itself. */
-async function publish(report: RunReport): Promise<void> {
+/**
+ * Plan file, tracking issue, outputs and summary: written whatever happened, so a failed run still
+ * explains itself.
+ */
+async function publish(report: RunReport, config: Config | undefined): Promise<void> {
+  let issueNumber = ''
+  try {
+    if (config?.tracking.createIssue) {
+      const issue = await openOrUpdateTrackingIssue(report, config, process.env, core.info)
+      if (issue) {
+        issueNumber = String(issue.issueNumber)
+        core.info(`Tracking issue #${issue.issueNumber} ${issue.action}: ${issue.url}`)
+      }
+    }
+  } catch (error) {
+    core.setFailed(`Could not update the tracking issue: ${(error as Error).message}`)
+  }
   try {
     const planFile = report.plan ? writePlanFile(report, process.env) : ''
-    for (const [name, value] of Object.entries(outputsOf(report, planFile))) {
+    for (const [name, value] of Object.entries(outputsOf(report, planFile, issueNumber))) {
       core.setOutput(name, value)
     }
     if (process.env.GITHUB_STEP_SUMMARY) {

@@ -4,10 +4,10 @@
 import type { ManagedGroup, ManagedRule } from './inventory.js'
 import { cidrContains, compareCidrs, mergeCidrs } from './ranges/cidr.js'
 import type { CidrsByScope, IpFamily, Scope } from './types.js'
+import { SCOPES } from './types.js'
 
 export interface PlanOptions {
   families: IpFamily[]
-  maxRulesPerGroup: number
   maxRemovalsPercent: number
   /** syncToken of the ranges being applied; pools already holding newer ranges are left alone. */
   syncToken?: string
@@ -21,6 +21,7 @@ export interface HeldBackPool {
 }
 
 export interface GroupChange {
+  account: string
   region: string
   groupId: string
   groupName: string
@@ -41,8 +42,9 @@ export interface GroupChange {
 }
 
 export interface Pool {
-  /** region/vpc/scope/port, for messages and the report. */
+  /** account/region/vpc/scope/port, for messages and the report. */
   id: string
+  account: string
   region: string
   vpcId: string
   scope: Scope
@@ -74,8 +76,10 @@ export interface Plan {
 
 const emptyFamilies = <T>(make: () => T): Record<IpFamily, T> => ({ ipv4: make(), ipv6: make() })
 
-export function poolId(group: Pick<ManagedGroup, 'region' | 'vpcId' | 'scope' | 'port'>): string {
-  return `${group.region}/${group.vpcId}/${group.scope}/tcp:${group.port}`
+type PoolKey = Pick<ManagedGroup, 'account' | 'region' | 'vpcId' | 'scope' | 'port'>
+
+export function poolId(group: PoolKey): string {
+  return `${group.account}/${group.region}/${group.vpcId}/${group.scope}/tcp:${group.port}`
 }
 
 export function buildPlan(
@@ -87,6 +91,16 @@ export function buildPlan(
   for (const group of [...groups].sort((a, b) => compareText(a.groupId, b.groupId))) {
     const id = poolId(group)
     byPool.set(id, [...(byPool.get(id) ?? []), group])
+  }
+
+  // The exact union of each scope's wanted ranges, computed once: it tells which revocations
+  // drop an address that is still wanted (no early revoke) or no longer wanted (removal guard).
+  const covering = {} as Record<Scope, Record<IpFamily, string[]>>
+  for (const scope of SCOPES) {
+    covering[scope] = {
+      ipv4: mergeCidrs(desired[scope].ipv4),
+      ipv6: mergeCidrs(desired[scope].ipv6)
+    }
   }
 
   const problems: PlanProblem[] = []
@@ -102,11 +116,13 @@ export function buildPlan(
       heldBack.push({ id, groupId: newer.groupId, recordedSyncToken: newer.syncToken })
       continue
     }
-    pools.push(planPool(id, desired[first.scope], members, options, problems))
+    pools.push(
+      planPool(id, desired[first.scope], covering[first.scope], members, options, problems)
+    )
   }
 
   const planned = groups.filter(group => pools.some(pool => pool.id === poolId(group)))
-  const totals = summarise(pools, planned, options.families)
+  const totals = summarise(pools, planned, covering, options.families)
   const guard = removalGuard(totals, options.maxRemovalsPercent)
   if (guard) problems.push(guard)
   return { pools, problems, totals, heldBack }
@@ -120,12 +136,14 @@ function isNewer(recorded: string | undefined, current: string | undefined): boo
 function planPool(
   id: string,
   desiredForScope: Record<IpFamily, string[]>,
+  covering: Record<IpFamily, string[]>,
   members: ManagedGroup[],
   options: PlanOptions,
   problems: PlanProblem[]
 ): Pool {
   const first = members[0] as ManagedGroup
   const changes: GroupChange[] = members.map(group => ({
+    account: group.account,
     region: group.region,
     groupId: group.groupId,
     groupName: group.groupName,
@@ -176,12 +194,11 @@ function planPool(
 
   // A group may revoke early only if none of its revocations drops an address still wanted.
   const mayRevokeFirst = members.map((_, index) =>
-    options.families.every(family => {
-      const covering = mergeCidrs(desiredForScope[family])
-      return (changes[index] as GroupChange).remove[family].every(
-        rule => !covering.some(outer => overlaps(outer, rule.cidr))
+    options.families.every(family =>
+      (changes[index] as GroupChange).remove[family].every(
+        rule => !covering[family].some(outer => overlaps(outer, rule.cidr))
       )
-    })
+    )
   )
 
   // Pass 2, per family: place new CIDRs where there is room right now (adds run before revokes),
@@ -189,8 +206,7 @@ function planPool(
   for (const family of options.families) {
     const keptCounts = kept.get(family) ?? []
     const roomAtEnd = members.map(
-      (group, index) =>
-        options.maxRulesPerGroup - group.foreignWeight[family] - (keptCounts[index] ?? 0)
+      (group, index) => group.ruleLimit - group.foreignWeight[family] - (keptCounts[index] ?? 0)
     )
     const roomNow = (index: number): number => {
       const group = members[index] as ManagedGroup
@@ -198,7 +214,7 @@ function planPool(
       const end = roomAtEnd[index] ?? 0
       if (change.revokeFirst) return end
       const used = group.foreignWeight[family] + group.managed[family].length
-      return Math.min(end, options.maxRulesPerGroup - used - change.add[family].length)
+      return Math.min(end, group.ruleLimit - used - change.add[family].length)
     }
 
     const pending = toPlace.get(family) ?? []
@@ -225,15 +241,7 @@ function planPool(
     })
     if (unplaced > 0) {
       problems.push(
-        capacityProblem(
-          id,
-          first,
-          members,
-          family,
-          desiredForScope[family].length,
-          unplaced,
-          options
-        )
+        capacityProblem(id, first, members, family, desiredForScope[family].length, unplaced)
       )
     }
   }
@@ -245,6 +253,7 @@ function planPool(
   for (const family of options.families) desired[family] = [...desiredForScope[family]]
   return {
     id,
+    account: first.account,
     region: first.region,
     vpcId: first.vpcId,
     scope: first.scope,
@@ -273,10 +282,10 @@ function capacityProblem(
   members: ManagedGroup[],
   family: IpFamily,
   wanted: number,
-  unplaced: number,
-  options: PlanOptions
+  unplaced: number
 ): PlanProblem {
-  const quota = options.maxRulesPerGroup
+  // Groups of a pool share account and region, so they share the quota.
+  const quota = sample.ruleLimit
   const extraGroups = Math.ceil(unplaced / quota)
   const foreign = members.reduce((sum, group) => sum + group.foreignWeight[family], 0)
   const steadyQuota = Math.ceil((wanted + foreign) / members.length)
@@ -301,20 +310,24 @@ function capacityProblem(
   }
 }
 
-function summarise(pools: Pool[], groups: ManagedGroup[], families: IpFamily[]): PlanTotals {
+function summarise(
+  pools: Pool[],
+  groups: ManagedGroup[],
+  covering: Record<Scope, Record<IpFamily, string[]>>,
+  families: IpFamily[]
+): PlanTotals {
   let rulesAdded = 0
   let rulesRemoved = 0
   let groupsChanged = 0
   let removalsUncovered = 0
   for (const pool of pools) {
-    const covering = new Map(families.map(family => [family, mergeCidrs(pool.desired[family])]))
     for (const change of pool.groups) {
       let changed = false
       for (const family of families) {
         rulesAdded += change.add[family].length
         rulesRemoved += change.remove[family].length
         changed ||= change.add[family].length + change.remove[family].length > 0
-        const cover = covering.get(family) ?? []
+        const cover = covering[pool.scope][family]
         removalsUncovered += change.remove[family].filter(
           rule => !cover.some(outer => contains(outer, rule.cidr))
         ).length

@@ -13,7 +13,7 @@
 //   Anyone who can dispatch to the repository can write these fields, so each one is checked and a
 //   bad one rejects the whole run before anything is read or changed.
 import type { TriggerContext } from './config.js'
-import { ConfigError, splitList } from './config.js'
+import { ConfigError, splitList } from './input.js'
 import { isLoopbackHostname } from './ranges/fetch.js'
 import type { Notification } from './types.js'
 
@@ -21,6 +21,8 @@ export const DEFAULT_DISPATCH_EVENT_TYPE = 'aws-ip-ranges-changed'
 // "event_type: A custom webhook event name. Must be 100 characters or fewer."
 // https://docs.github.com/en/rest/repos/repos#create-a-repository-dispatch-event
 export const MAX_EVENT_TYPE_LENGTH = 100
+/** The host AWS publishes ip-ranges.json on, as its change notifications name it. */
+const OFFICIAL_HOST = 'ip-ranges.amazonaws.com'
 
 export type TriggerDecision =
   | {
@@ -127,7 +129,7 @@ const EXPECTED: Record<string, string> = {
   synctoken: 'a string of 1 to 12 digits (the publication time in epoch seconds)',
   md5: 'a string of 32 hexadecimal characters (the MD5 of ip-ranges.json)',
   create_time: `an ISO 8601 date-time such as '2026-08-13T10:13:05+00:00' (at most ${MAX_CREATE_TIME_LENGTH} characters)`,
-  url: 'the https URL of ip-ranges.json on the same host as ip-ranges-url'
+  url: 'the https URL of ip-ranges.json on ip-ranges.amazonaws.com or the host of ip-ranges-url'
 }
 
 /**
@@ -163,10 +165,16 @@ function checkUrl(value: string, ipRangesUrl: string): string | undefined {
   }
   // Plain http only where ip-ranges-url itself is plain http on a loopback host (tests, the demo).
   const loopbackHttp =
-    url.protocol === 'http:' && expected.protocol === 'http:' && isLoopbackHostname(expected.hostname)
+    url.protocol === 'http:' &&
+    expected.protocol === 'http:' &&
+    isLoopbackHostname(expected.hostname)
   if (url.protocol !== 'https:' && !loopbackHttp) return undefined
+  if (url.username !== '' || url.password !== '') return undefined
+  // AWS's notifications always name AWS's own file, also when ip-ranges-url points at a mirror (or a
+  // test server): the action downloads from ip-ranges-url either way and only compares the MD5.
+  if (url.protocol === 'https:' && url.host === OFFICIAL_HOST) return url.href
   // `host` includes a non-default port: the same host on another port is another server.
-  if (url.host !== expected.host || url.username !== '' || url.password !== '') return undefined
+  if (url.host !== expected.host) return undefined
   return url.href
 }
 

@@ -2,8 +2,9 @@
 // GITHUB_STEP_SUMMARY, event file) on Node 24, against the loopback EC2 emulator through the real
 // SDK and a loopback ip-ranges.json server over real HTTP.
 import { execFileSync } from 'node:child_process'
-import { Ec2Emulator } from '../../dev/emulators/ec2.js'
-import type { GroupSnapshot } from '../../dev/emulators/ec2.js'
+import type { AwsEmulators } from '../../dev/emulators/aws.js'
+import { startAwsEmulators } from '../../dev/emulators/aws.js'
+import type { Ec2Emulator, GroupSnapshot } from '../../dev/emulators/ec2.js'
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { md5Hex } from '../../src/ranges/verify.js'
 import type { IpRangesDocument } from '../../src/ranges/parse.js'
@@ -11,7 +12,8 @@ import { RangesServer } from '../../dev/ranges-server.js'
 import { node24, runAction } from '../../dev/run-action.js'
 import type { RunActionOptions } from '../../dev/run-action.js'
 
-const emulator = new Ec2Emulator()
+let aws: AwsEmulators
+let emulator: Ec2Emulator
 const ranges = new RangesServer()
 let env: Record<string, string>
 let rangesUrl: string
@@ -19,17 +21,13 @@ let rangesUrl: string
 const base = generateIpRanges({ seed: 11, syncToken: '1785000000', otherServicesScale: 0.05 })
 
 beforeAll(async () => {
-  const endpoint = await emulator.start()
+  aws = await startAwsEmulators()
+  emulator = aws.ec2
   rangesUrl = await ranges.start()
-  env = {
-    AWS_ENDPOINT_URL_EC2: endpoint,
-    AWS_ACCESS_KEY_ID: 'AKIDE2ETEST',
-    AWS_SECRET_ACCESS_KEY: 'e2e-secret-not-real',
-    AWS_REGION: 'us-east-1'
-  }
+  env = { ...aws.env, AWS_REGION: 'us-east-1' }
 })
 afterAll(async () => {
-  await emulator.stop()
+  await aws.stop()
   await ranges.stop()
 })
 beforeEach(() => {
@@ -124,8 +122,8 @@ describe('the bundled action end to end', () => {
       'sync-token': '1785000000'
     })
     expect(first.summary).toContain('✅ **Applied**')
-    expect(first.summary).toContain('### us-east-1 · vpc-1 · global · tcp/443')
-    expect(first.summary).toContain('### eu-west-1 · vpc-9 · global · tcp/80')
+    expect(first.summary).toContain('### 123456789012 · us-east-1 · vpc-1 · global · tcp/443')
+    expect(first.summary).toContain('### 123456789012 · eu-west-1 · vpc-9 · global · tcp/80')
     expect(first.summary).toContain(md5Hex(serializeIpRanges(base)))
     expect(first.planFile).toMatchObject({ status: 'applied', totals: { rulesAdded: total } })
 
@@ -243,7 +241,7 @@ describe('the bundled action end to end', () => {
     expect(result.exitCode).toBe(1)
     expect(emulator.mutatingCalls()).toEqual([])
     expect(result.stdout).toMatch(
-      /::error::.*Pool us-east-1\/vpc-1\/global\/tcp:443 cannot hold its ipv4 ranges/
+      /::error::.*Pool 123456789012\/us-east-1\/vpc-1\/global\/tcp:443 cannot hold its ipv4 ranges/
     )
     expect(result.stdout).toContain('tag 1 more security group(s) in vpc-1')
     expect(result.summary).toContain('⛔ **Refused**')

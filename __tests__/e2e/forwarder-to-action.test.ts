@@ -2,8 +2,9 @@
 // (real handler, GitHub and Secrets Manager emulators over HTTP); the repository_dispatch it sends
 // becomes the event file of a run of the bundled action, which syncs the emulated groups.
 import { jest } from '@jest/globals'
-import { Ec2Emulator } from '../../dev/emulators/ec2.js'
-import type { GroupSnapshot } from '../../dev/emulators/ec2.js'
+import type { AwsEmulators } from '../../dev/emulators/aws.js'
+import { startAwsEmulators } from '../../dev/emulators/aws.js'
+import type { Ec2Emulator, GroupSnapshot } from '../../dev/emulators/ec2.js'
 import { GitHubEmulator } from '../../dev/emulators/github.js'
 import { SecretsManagerEmulator } from '../../dev/emulators/secrets-manager.js'
 import { generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
@@ -14,11 +15,11 @@ import { lambdaContext, snsEvent } from '../../forwarder/__tests__/sns-events.js
 import { md5Hex } from '../../src/ranges/verify.js'
 
 const TOKEN = 'ghp_forwarderE2Etoken0000000000000000000'
-const ec2 = new Ec2Emulator()
+let aws: AwsEmulators
+let ec2: Ec2Emulator
 const ranges = new RangesServer()
 let github: GitHubEmulator
 let secrets: SecretsManagerEmulator
-let ec2Url: string
 let rangesUrl: string
 const savedEnv = { ...process.env }
 
@@ -26,13 +27,14 @@ const doc = generateIpRanges({ seed: 21, syncToken: '1786607225', otherServicesS
 const body = serializeIpRanges(doc)
 
 beforeAll(async () => {
-  ec2Url = await ec2.start()
+  aws = await startAwsEmulators()
+  ec2 = aws.ec2
   rangesUrl = await ranges.start()
   github = await GitHubEmulator.start({ repos: ['octo-org/edge'], tokens: { [TOKEN]: {} } })
   secrets = await SecretsManagerEmulator.start({ secrets: { 'forwarder/github-token': TOKEN } })
 })
 afterAll(async () => {
-  await Promise.all([ec2.stop(), ranges.stop(), github.close(), secrets.close()])
+  await Promise.all([aws.stop(), ranges.stop(), github.close(), secrets.close()])
   process.env = { ...savedEnv }
 })
 beforeEach(() => {
@@ -90,11 +92,7 @@ function seed() {
 const runWith = (event: { name: string; payload: unknown }) =>
   runAction({
     inputs: { 'ip-ranges-url': rangesUrl, regions: 'us-east-1' },
-    env: {
-      AWS_ENDPOINT_URL_EC2: ec2Url,
-      AWS_ACCESS_KEY_ID: 'AKIDACTIONE2E',
-      AWS_SECRET_ACCESS_KEY: 'action-e2e-secret'
-    },
+    env: aws.env,
     event
   })
 

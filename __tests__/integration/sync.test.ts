@@ -9,6 +9,7 @@ import type { CidrsByScope } from '../../src/types.js'
 import { Ec2Emulator } from '../../dev/emulators/ec2.js'
 import type { GroupSnapshot } from '../../dev/emulators/ec2.js'
 
+const ACCOUNT = '123456789012'
 const emulator = new Ec2Emulator({ prefixListWeights: { 'pl-0b16': 58 } })
 const owner: Ownership = {
   globalNameTag: 'cloudfront_g',
@@ -34,7 +35,8 @@ const wanted = (global4: string[], global6: string[] = []): CidrsByScope => ({
 })
 
 let apis: Map<string, Ec2Api>
-const apiFor = (region: string): Ec2Api => {
+// Accounts are told apart by access key; this test runs in the emulator's default account.
+const apiFor = (_account: string, region: string): Ec2Api => {
   let api = apis.get(region)
   if (!api) {
     api = createEc2Api({ region, maxAttempts: 8 })
@@ -58,12 +60,15 @@ beforeEach(() => {
   apis = new Map()
 })
 
+const discover = (region: string, ruleLimit = 60) =>
+  discoverRegion(apiFor(ACCOUNT, region), { account: ACCOUNT, region }, owner, ruleLimit)
+
 async function sync(desired: CidrsByScope, regions = ['us-east-1'], maxRulesPerGroup = 60) {
-  const inventories = await Promise.all(regions.map(r => discoverRegion(apiFor(r), r, owner)))
+  const inventories = await Promise.all(regions.map(r => discover(r, maxRulesPerGroup)))
   const plan = buildPlan(
     desired,
     inventories.flatMap(i => i.groups),
-    { families: ['ipv4', 'ipv6'], maxRulesPerGroup, maxRemovalsPercent: 100 }
+    { families: ['ipv4', 'ipv6'], maxRemovalsPercent: 100 }
   )
   expect(plan.problems).toEqual([])
   const result = await applyPlan(plan, apiFor, {
@@ -151,11 +156,10 @@ describe('sync against the EC2 emulator', () => {
       tags: tags(),
       ingress: [{ protocol: 'tcp', fromPort: 22, toPort: 22, prefixListId: 'pl-0b16' }]
     })
-    const inventory = await discoverRegion(apiFor('us-east-1'), 'us-east-1', owner)
+    const inventory = await discover('us-east-1')
     expect(inventory.groups[0]?.foreignWeight).toEqual({ ipv4: 58, ipv6: 0 })
     const plan = buildPlan(wanted(nets(0, 3)), inventory.groups, {
       families: ['ipv4'],
-      maxRulesPerGroup: 60,
       maxRemovalsPercent: 100
     })
     expect(plan.problems.map(p => p.kind)).toEqual(['capacity'])
@@ -167,13 +171,12 @@ describe('sync against the EC2 emulator', () => {
 
   test('a rule added by someone else between plan and apply is settled by re-reading (Duplicate)', async () => {
     const a = emulator.createGroup({ region: 'us-east-1', vpcId: 'vpc-1', name: 'a', tags: tags() })
-    const inventory = await discoverRegion(apiFor('us-east-1'), 'us-east-1', owner)
+    const inventory = await discover('us-east-1')
     const plan = buildPlan(wanted(nets(0, 3)), inventory.groups, {
       families: ['ipv4'],
-      maxRulesPerGroup: 60,
       maxRemovalsPercent: 100
     })
-    await apiFor('us-east-1').authorize(a, 443, { ipv4: [net(1)], ipv6: [] }, 'by hand')
+    await apiFor(ACCOUNT, 'us-east-1').authorize(a, 443, { ipv4: [net(1)], ipv6: [] }, 'by hand')
     const result = await applyPlan(plan, apiFor, { ruleDescription: 'cloudfront-sg-sync' })
     expect(result).toMatchObject({ rulesAdded: 2, failures: [] })
     expect(ingressOn(a)).toEqual(nets(0, 3))
@@ -189,13 +192,12 @@ describe('sync against the EC2 emulator', () => {
       tags: tags(),
       ingress: nets(0, 3).map(cidr => ({ protocol: 'tcp', fromPort: 443, toPort: 443, cidr }))
     })
-    const inventory = await discoverRegion(apiFor('us-east-1'), 'us-east-1', owner)
+    const inventory = await discover('us-east-1')
     const plan = buildPlan(wanted([net(0)]), inventory.groups, {
       families: ['ipv4'],
-      maxRulesPerGroup: 60,
       maxRemovalsPercent: 100
     })
-    await apiFor('us-east-1').revoke(a, 443, { ipv4: [net(2)], ipv6: [] })
+    await apiFor(ACCOUNT, 'us-east-1').revoke(a, 443, { ipv4: [net(2)], ipv6: [] })
     const result = await applyPlan(plan, apiFor, { ruleDescription: 'cloudfront-sg-sync' })
     expect(result).toMatchObject({ rulesRemoved: 1, failures: [] })
     expect(ingressOn(a)).toEqual([net(0)])

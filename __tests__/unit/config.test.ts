@@ -28,12 +28,25 @@ describe('parseConfig defaults', () => {
         ['http', 80],
         ['https', 443]
       ]),
-      maxRulesPerGroup: 60,
+      maxRulesPerGroup: 'auto',
       mergeAdjacent: true,
       ruleDescription: 'cloudfront-sg-sync',
       maxRemovalsPercent: 25,
-      dryRun: false
+      dryRun: false,
+      identity: {
+        roles: [],
+        roleSessionName: 'cloudfront-sg-sync',
+        roleDurationSeconds: 900,
+        audience: 'sts.amazonaws.com'
+      },
+      event: 'none',
+      tracking: { createIssue: false, issueLabel: 'cloudfront-sg-sync', githubToken: '' }
     })
+  })
+
+  test('max-rules-per-group takes auto or a number', () => {
+    expect(parse({ 'max-rules-per-group': 'AUTO' }).maxRulesPerGroup).toBe('auto')
+    expect(parse({ 'max-rules-per-group': '200' }).maxRulesPerGroup).toBe(200)
   })
 
   test('regions fall back to AWS_DEFAULT_REGION, and a list is split, trimmed and deduplicated', () => {
@@ -57,7 +70,10 @@ describe('parseConfig defaults', () => {
   test('the repository_dispatch payload supplies md5 and synctoken; the input wins for md5', () => {
     const trigger: TriggerContext = {
       eventName: 'repository_dispatch',
-      payload: { client_payload: { md5: 'A'.repeat(32), synctoken: '1784738825' } }
+      payload: {
+        action: 'aws-ip-ranges-changed',
+        client_payload: { md5: 'A'.repeat(32), synctoken: '1784738825' }
+      }
     }
     expect(parse({}, undefined, trigger).notification).toEqual({
       md5: 'a'.repeat(32),
@@ -68,9 +84,25 @@ describe('parseConfig defaults', () => {
     )
   })
 
+  test('a repository_dispatch of another type is a skip, with the reason', () => {
+    const trigger = { eventName: 'repository_dispatch', payload: { action: 'deploy' } }
+    const config = parse({}, undefined, trigger)
+    expect(config.skipReason).toContain('"deploy" is not one of dispatch-event-types')
+    expect(config.event).toBe('repository_dispatch')
+  })
+
   test('a payload on another event is ignored', () => {
     const trigger = { eventName: 'push', payload: { client_payload: { md5: 'nope' } } }
     expect(parse({}, undefined, trigger).notification).toEqual({})
+  })
+
+  test('the tracking issue needs a token', () => {
+    expect(() => parse({ 'create-issue': 'true' })).toThrow(/'github-token' is empty/)
+    expect(parse({ 'create-issue': 'true', 'github-token': 't' }).tracking).toEqual({
+      createIssue: true,
+      issueLabel: 'cloudfront-sg-sync',
+      githubToken: 't'
+    })
   })
 
   test('splitList handles commas and newlines', () => {
@@ -99,6 +131,11 @@ describe('parseConfig errors name the input, the value and the expected form', (
     [{ 'max-rules-per-group': '0' }, "Input 'max-rules-per-group' has an invalid value '0'"],
     [{ 'max-rules-per-group': '1001' }, 'a whole number from 1 to 1000'],
     [{ 'max-rules-per-group': '6O' }, "'6O'"],
+    [{ 'max-rules-per-group': 'automatic' }, "'auto' (the account's quota L-0EA8095F)"],
+    [{ 'create-issue': 'sure' }, "Input 'create-issue' has an invalid value 'sure'"],
+    [{ 'issue-label': 'a,b' }, "Input 'issue-label' has an invalid value 'a,b'"],
+    [{ 'role-to-assume': 'arn:aws:iam::1:user/x' }, "Input 'role-to-assume'"],
+    [{ 'role-duration-seconds': '60' }, "Input 'role-duration-seconds'"],
     [{ 'merge-adjacent': 'yes' }, "Input 'merge-adjacent' has an invalid value 'yes'"],
     [{ 'rule-description': 'bad<char>' }, "Input 'rule-description' has an invalid value"],
     [{ 'rule-description': 'x'.repeat(256) }, 'at most 255 characters'],
@@ -115,16 +152,24 @@ describe('parseConfig errors name the input, the value and the expected form', (
   })
 
   test.each([
-    [{ md5: 'zz' }, "field 'md5'"],
-    [{ synctoken: 17 }, "field 'synctoken'"],
-    [{ synctoken: '17a' }, "field 'synctoken'"]
+    [{ md5: 'zz' }, "'md5'"],
+    [{ synctoken: 17 }, "'synctoken'"],
+    [{ synctoken: '17a' }, "'synctoken'"],
+    [{ url: 'https://evil.example/ip-ranges.json' }, "'url'"]
   ])('a bad dispatch payload %j is rejected', (payload, message) => {
-    const trigger = { eventName: 'repository_dispatch', payload: { client_payload: payload } }
+    const trigger = {
+      eventName: 'repository_dispatch',
+      payload: { action: 'aws-ip-ranges-changed', client_payload: payload }
+    }
+    expect(() => parse({}, undefined, trigger)).toThrow(ConfigError)
     expect(() => parse({}, undefined, trigger)).toThrow(message)
   })
 
   test('a client_payload that is not an object is rejected', () => {
-    const trigger = { eventName: 'repository_dispatch', payload: { client_payload: 'x' } }
-    expect(() => parse({}, undefined, trigger)).toThrow('not a JSON object')
+    const trigger = {
+      eventName: 'repository_dispatch',
+      payload: { action: 'aws-ip-ranges-changed', client_payload: 'x' }
+    }
+    expect(() => parse({}, undefined, trigger)).toThrow(ConfigError)
   })
 })

@@ -24,15 +24,24 @@ function sg(tags: Record<string, string>, permissions: SecurityGroup['IpPermissi
   } satisfies SecurityGroup
 }
 
+const place = { account: '111111111111', region: 'us-east-1', ruleLimit: 60 }
 const tagged = { Name: 'cloudfront_g', AutoUpdate: 'true', Protocol: 'https' }
 
 function managed(group: SecurityGroup): ManagedGroup {
-  const entry = classifyGroup('us-east-1', group, owner)
+  const entry = classifyGroup(place, group, owner)
   if (isSkipped(entry)) throw new Error(`skipped: ${entry.reason}`)
   return entry
 }
 
 describe('classifyGroup', () => {
+  test('the owning account comes from EC2 (OwnerId), the rule limit from the place', () => {
+    expect(managed({ ...sg(tagged), OwnerId: '222222222222' })).toMatchObject({
+      account: '222222222222',
+      ruleLimit: 60
+    })
+    expect(managed(sg(tagged)).account).toBe('111111111111')
+  })
+
   test('scope from the Name tag, port from the Protocol tag', () => {
     expect(managed(sg(tagged))).toMatchObject({ scope: 'global', port: 443, protocol: 'https' })
     expect(managed(sg({ ...tagged, Name: 'cloudfront_r', Protocol: 'http' }))).toMatchObject({
@@ -47,7 +56,7 @@ describe('classifyGroup', () => {
     [{ ...tagged, AutoUpdate: 'True' }, "tag AutoUpdate is not 'true'"],
     [{ ...tagged, Name: 'other' }, "Name tag 'other' is not a configured scope"]
   ])('%j is left alone with a reason', (tags, reason) => {
-    const entry = classifyGroup('us-east-1', sg(tags), owner) as SkippedGroup
+    const entry = classifyGroup(place, sg(tags), owner) as SkippedGroup
     expect(isSkipped(entry)).toBe(true)
     expect(entry.reason).toContain(reason)
   })
@@ -83,7 +92,7 @@ describe('classifyGroup', () => {
 
   test('a customer-managed prefix list counts its maximum entries in its family', () => {
     const group = classifyGroup(
-      'us-east-1',
+      place,
       sg(tagged, [
         { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, PrefixListIds: [{ PrefixListId: 'pl-1' }] }
       ]),

@@ -15,11 +15,13 @@ interface GroupSpec {
   foreign6?: number
   foreignOnPort4?: string[]
   syncToken?: string
+  ruleLimit?: number
 }
 
 function group(spec: GroupSpec): ManagedGroup {
   const rules = (cidrs: string[] = []) => cidrs.map(cidr => ({ cidr, raw: cidr }))
   return {
+    account: '111111111111',
     region: spec.region ?? 'us-east-1',
     groupId: spec.id,
     groupName: spec.id,
@@ -29,6 +31,7 @@ function group(spec: GroupSpec): ManagedGroup {
     protocol: 'https',
     port: spec.port ?? 443,
     managed: { ipv4: rules(spec.v4), ipv6: rules(spec.v6) },
+    ruleLimit: spec.ruleLimit ?? 60,
     foreignWeight: { ipv4: spec.foreign4 ?? 0, ipv6: spec.foreign6 ?? 0 },
     foreignOnPort: { ipv4: spec.foreignOnPort4 ?? [], ipv6: [] },
     ...(spec.syncToken ? { syncToken: spec.syncToken } : {})
@@ -50,7 +53,6 @@ const net = (n: number) => `10.${Math.floor(n / 256)}.${n % 256}.0/24`
 const nets = (from: number, count: number) => Array.from({ length: count }, (_, i) => net(from + i))
 const options = (overrides: Partial<PlanOptions> = {}): PlanOptions => ({
   families: ['ipv4'],
-  maxRulesPerGroup: 60,
   maxRemovalsPercent: 100,
   ...overrides
 })
@@ -77,8 +79,8 @@ describe('buildPlan placement', () => {
   test('spreads a pool over its groups within capacity, most room first', () => {
     const plan = buildPlan(
       desired(nets(0, 5)),
-      [group({ id: 'sg-b' }), group({ id: 'sg-a' })],
-      options({ maxRulesPerGroup: 3 })
+      [group({ id: 'sg-b', ruleLimit: 3 }), group({ id: 'sg-a', ruleLimit: 3 })],
+      options()
     )
     const changes = changesOf(plan)
     expect(changes['sg-a']?.add).toHaveLength(3)
@@ -99,9 +101,12 @@ describe('buildPlan placement', () => {
   })
 
   test('one range replaced: one add, one revoke, nothing else moves', () => {
-    const before = [group({ id: 'sg-a', v4: nets(0, 3) }), group({ id: 'sg-b', v4: nets(3, 2) })]
+    const before = [
+      group({ id: 'sg-a', v4: nets(0, 3), ruleLimit: 3 }),
+      group({ id: 'sg-b', v4: nets(3, 2), ruleLimit: 3 })
+    ]
     const wanted = [...nets(0, 2), ...nets(3, 2), net(100)]
-    const plan = buildPlan(desired(wanted), before, options({ maxRulesPerGroup: 3 }))
+    const plan = buildPlan(desired(wanted), before, options())
     const changes = changesOf(plan)
     expect(changes['sg-a']).toEqual({ add: [], remove: [net(2)], first: false })
     expect(changes['sg-b']).toEqual({ add: [net(100)], remove: [], first: false })
@@ -109,20 +114,16 @@ describe('buildPlan placement', () => {
   })
 
   test('a full pool revokes an obsolete rule first when no wanted address depends on it', () => {
-    const before = [group({ id: 'sg-a', v4: nets(0, 3) })]
-    const plan = buildPlan(
-      desired([...nets(0, 2), net(50)]),
-      before,
-      options({ maxRulesPerGroup: 3 })
-    )
+    const before = [group({ id: 'sg-a', v4: nets(0, 3), ruleLimit: 3 })]
+    const plan = buildPlan(desired([...nets(0, 2), net(50)]), before, options())
     expect(changesOf(plan)['sg-a']).toEqual({ add: [net(50)], remove: [net(2)], first: true })
     expect(plan.problems).toEqual([])
   })
 
   test('a full pool never revokes first what a new covering range replaces', () => {
     // 10.0.0.0/24 + 10.0.1.0/24 merged into 10.0.0.0/23: revoking first would open a gap.
-    const before = [group({ id: 'sg-a', v4: ['10.0.0.0/24', '10.0.1.0/24'] })]
-    const plan = buildPlan(desired(['10.0.0.0/23']), before, options({ maxRulesPerGroup: 2 }))
+    const before = [group({ id: 'sg-a', v4: ['10.0.0.0/24', '10.0.1.0/24'], ruleLimit: 2 })]
+    const plan = buildPlan(desired(['10.0.0.0/23']), before, options())
     expect(plan.problems.map(p => p.kind)).toEqual(['capacity'])
     expect(plan.problems[0]?.message).toContain('needs 1 free rule slot(s) while it changes')
     expect(plan.problems[0]?.message).toContain('to at least 3 ')
@@ -131,14 +132,10 @@ describe('buildPlan placement', () => {
 
   test('a CIDR moving between groups is added before its old rules go (same pool)', () => {
     const before = [
-      group({ id: 'sg-a', v4: ['10.0.0.0/24', net(10)] }),
-      group({ id: 'sg-b', v4: ['10.0.1.0/24'] })
+      group({ id: 'sg-a', v4: ['10.0.0.0/24', net(10)], ruleLimit: 2 }),
+      group({ id: 'sg-b', v4: ['10.0.1.0/24'], ruleLimit: 2 })
     ]
-    const plan = buildPlan(
-      desired(['10.0.0.0/23', net(10)]),
-      before,
-      options({ maxRulesPerGroup: 2 })
-    )
+    const plan = buildPlan(desired(['10.0.0.0/23', net(10)]), before, options())
     const changes = changesOf(plan)
     expect(changes['sg-b']).toEqual({ add: ['10.0.0.0/23'], remove: ['10.0.1.0/24'], first: false })
     expect(changes['sg-a']).toEqual({ add: [], remove: ['10.0.0.0/24'], first: false })
@@ -189,11 +186,11 @@ describe('buildPlan placement', () => {
       options()
     )
     expect(plan.pools.map(p => p.id)).toEqual([
-      'eu-west-1/vpc-1/global/tcp:443',
-      'us-east-1/vpc-1/global/tcp:443',
-      'us-east-1/vpc-1/global/tcp:80',
-      'us-east-1/vpc-1/regional/tcp:443',
-      'us-east-1/vpc-2/global/tcp:443'
+      '111111111111/eu-west-1/vpc-1/global/tcp:443',
+      '111111111111/us-east-1/vpc-1/global/tcp:443',
+      '111111111111/us-east-1/vpc-1/global/tcp:80',
+      '111111111111/us-east-1/vpc-1/regional/tcp:443',
+      '111111111111/us-east-1/vpc-2/global/tcp:443'
     ])
     const changes = changesOf(plan)
     for (const id of ['sg-1', 'sg-2', 'sg-3', 'sg-5']) expect(changes[id]?.add).toEqual(nets(0, 2))
@@ -234,11 +231,21 @@ describe('buildPlan guards', () => {
     )
     expect(plan.problems).toHaveLength(1)
     const message = plan.problems[0]?.message ?? ''
-    expect(message).toContain('us-east-1/vpc-1/global/tcp:443')
+    expect(message).toContain('111111111111/us-east-1/vpc-1/global/tcp:443')
     expect(message).toContain('has 12 more rule(s) than fit in its 2 group(s)')
     expect(message).toContain('tag 1 more security group(s) in vpc-1')
     expect(message).toContain('L-0EA8095F')
     expect(message).toContain('at least 66')
+  })
+
+  test("a group's own rule limit (the account's quota) sets its capacity", () => {
+    const plan = buildPlan(
+      desired(nets(0, 130)),
+      [group({ id: 'sg-a', ruleLimit: 200 })],
+      options()
+    )
+    expect(plan.problems).toEqual([])
+    expect(plan.pools[0]?.groups[0]?.capacityLeft.ipv4).toBe(70)
   })
 
   test.each([
@@ -281,13 +288,22 @@ describe('buildPlan never goes backwards', () => {
     // The whole pool of the group holding newer ranges is left alone; other pools proceed.
     expect(plan.heldBack).toEqual(
       c.heldBack
-        ? [{ id: 'us-east-1/vpc-1/global/tcp:443', groupId: 'sg-a', recordedSyncToken: c.recorded }]
+        ? [
+            {
+              id: '111111111111/us-east-1/vpc-1/global/tcp:443',
+              groupId: 'sg-a',
+              recordedSyncToken: c.recorded
+            }
+          ]
         : []
     )
     expect(plan.pools.map(p => p.id)).toEqual(
       c.heldBack
-        ? ['us-east-1/vpc-2/global/tcp:443']
-        : ['us-east-1/vpc-1/global/tcp:443', 'us-east-1/vpc-2/global/tcp:443']
+        ? ['111111111111/us-east-1/vpc-2/global/tcp:443']
+        : [
+            '111111111111/us-east-1/vpc-1/global/tcp:443',
+            '111111111111/us-east-1/vpc-2/global/tcp:443'
+          ]
     )
     expect(plan.totals.rulesRemoved).toBe(c.heldBack ? 0 : 1)
   })

@@ -7,11 +7,17 @@
 // see the repository but may not write to it (a fine-grained token without "Contents: write").
 // https://docs.github.com/en/rest/repos/repos#create-a-repository-dispatch-event
 //
-// More endpoints plug in through `route(method, pattern, handler)` (for example the issues API:
-// list with labels + pagination, create, comment) and can reuse `authorize()` and `sendError()`.
+// The issues API (list with labels + Link pagination, create, comment, update, add labels) lives in
+// ./github-issues.ts and is reachable as `emulator.issues` (seed issues, read what runs wrote). Each
+// token's Issues permission is modelled separately from Contents (`TokenGrant.issues`), and a
+// GITHUB_TOKEN-like token (`kind: 'integration'`) is refused with GitHub's wording for it:
+// 403 "Resource not accessible by integration".
+// More endpoints plug in through `route(method, pattern, handler)` and can reuse `authorize()`
+// and `sendError()`.
 //
-// Faults: `enqueue(...)` scripts the next responses (500, 429 with Retry-After, 401, a dropped
-// connection, a delay), consumed one per request before any normal handling.
+// Faults: `enqueue(...)` scripts the next responses (500, 429 with Retry-After, a secondary or
+// primary rate limit, 401, a dropped connection, a delay), consumed one per request before any
+// normal handling; a response with `match` waits for a request with that method and path.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pathToFileURL } from 'node:url'
 import {
@@ -24,9 +30,12 @@ import {
   sendJson
 } from './http-util.js'
 import type { Listening, RouteContext } from './http-util.js'
+import { IssueStore } from './github-issues.js'
+import type { EmulatedUser } from './github-issues.js'
 
 export const DISPATCH_DOCS_URL =
   'https://docs.github.com/rest/repos/repos#create-a-repository-dispatch-event'
+const ISSUES_DOCS_URL = 'https://docs.github.com/rest/issues/issues'
 const REST_DOCS_URL = 'https://docs.github.com/rest'
 
 export interface TokenGrant {
@@ -34,6 +43,15 @@ export interface TokenGrant {
   repos?: string[] | '*'
   /** `write` (default) may create dispatches; `read` gets 403 like a token without Contents: write. */
   access?: 'read' | 'write'
+  /** Issues permission; defaults to `access`. `none` cannot even list issues (403). */
+  issues?: 'none' | 'read' | 'write'
+  /**
+   * `integration` (a GITHUB_TOKEN or App token: 403 "Resource not accessible by integration",
+   * issues authored by github-actions[bot]) or `pat` (default: "... by personal access token").
+   */
+  kind?: 'pat' | 'integration'
+  /** Login shown as the author of what the token writes. */
+  login?: string
 }
 
 export interface GitHubEmulatorOptions {
@@ -45,6 +63,8 @@ export interface GitHubEmulatorOptions {
 
 /** One scripted answer. `dropConnection` destroys the socket instead of answering. */
 export interface ScriptedResponse {
+  /** Only a request with this method and path (exact, or a RegExp on the path) consumes it. */
+  match?: { method?: string; path?: string | RegExp }
   status?: number
   headers?: Record<string, string>
   body?: unknown
@@ -63,6 +83,8 @@ export interface RecordedDispatch {
 export interface RecordedRequest {
   method: string
   path: string
+  /** The query string without '?', e.g. `state=open&labels=x&per_page=100&page=2`. */
+  query: string
   status: number
   /** Which credential scheme the request used (`bearer`, `token`, `none`); the token itself is never kept. */
   auth: 'bearer' | 'token' | 'none' | 'other'
@@ -103,6 +125,43 @@ export const faults = {
     status: 404,
     body: { message: 'Not Found', documentation_url: DISPATCH_DOCS_URL, status: '404' }
   }),
+  /** GitHub's secondary rate limit: 403 (or 429), a message naming it, Retry-After. */
+  secondaryRateLimit: (retryAfterSeconds: number, status = 403): ScriptedResponse => ({
+    status,
+    headers: { 'retry-after': String(retryAfterSeconds) },
+    body: {
+      message:
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. ' +
+        'If you reach out to GitHub Support for help, please include the request ID EMU.',
+      documentation_url: `${REST_DOCS_URL}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
+      status: String(status)
+    }
+  }),
+  /** The primary rate limit: 403, x-ratelimit-remaining 0 and the reset time in epoch seconds. */
+  primaryRateLimit: (resetInSeconds: number): ScriptedResponse => ({
+    status: 403,
+    headers: {
+      'x-ratelimit-limit': '1000',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-used': '1000',
+      'x-ratelimit-resource': 'core',
+      'x-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + resetInSeconds)
+    },
+    body: {
+      message: 'API rate limit exceeded for installation ID 1.',
+      documentation_url: `${REST_DOCS_URL}/overview/rate-limits-for-the-rest-api`,
+      status: '403'
+    }
+  }),
+  /** What a GITHUB_TOKEN without the needed permission gets. */
+  integrationForbidden: (docs = REST_DOCS_URL): ScriptedResponse => ({
+    status: 403,
+    body: {
+      message: 'Resource not accessible by integration',
+      documentation_url: docs,
+      status: '403'
+    }
+  }),
   dropConnection: (): ScriptedResponse => ({ dropConnection: true }),
   slow: (delayMs: number, status = 204): ScriptedResponse => ({ status, delayMs })
 }
@@ -111,6 +170,8 @@ export class GitHubEmulator {
   readonly dispatches: RecordedDispatch[] = []
   readonly requests: RecordedRequest[] = []
   readonly router = new Router()
+  /** Issue state per repository: seed issues, read what the action wrote. */
+  readonly issues: IssueStore
   private readonly repos = new Set<string>()
   private readonly tokens = new Map<string, TokenGrant>()
   private readonly script: ScriptedResponse[] = []
@@ -120,6 +181,18 @@ export class GitHubEmulator {
     for (const r of options.repos ?? []) this.addRepo(r)
     for (const [token, grant] of Object.entries(options.tokens ?? {})) this.addToken(token, grant)
     this.router.add('POST', '/repos/:owner/:repo/dispatches', ctx => this.createDispatch(ctx))
+    this.issues = new IssueStore({
+      authorize: (ctx, owner, repo, need) => this.authorizeIssues(ctx, owner, repo, need),
+      baseUrl: () => this.url
+    })
+    const issues = this.issues
+    this.router
+      .add('GET', '/repos/:owner/:repo/issues', ctx => issues.list(ctx))
+      .add('GET', '/repositories/:id/issues', ctx => issues.list(ctx))
+      .add('POST', '/repos/:owner/:repo/issues', ctx => issues.create(ctx))
+      .add('PATCH', '/repos/:owner/:repo/issues/:number', ctx => issues.update(ctx))
+      .add('POST', '/repos/:owner/:repo/issues/:number/comments', ctx => issues.comment(ctx))
+      .add('POST', '/repos/:owner/:repo/issues/:number/labels', ctx => issues.addLabels(ctx))
   }
 
   /** Starts an emulator on 127.0.0.1 with an ephemeral port. */
@@ -157,11 +230,12 @@ export class GitHubEmulator {
     return this
   }
 
-  /** Forgets recorded calls and pending scripted responses. */
+  /** Forgets recorded calls, pending scripted responses and every issue. */
   reset(): void {
     this.dispatches.length = 0
     this.requests.length = 0
     this.script.length = 0
+    this.issues.reset()
   }
 
   async close(): Promise<void> {
@@ -185,13 +259,7 @@ export class GitHubEmulator {
       sendError(res, 401, 'Bad credentials', REST_DOCS_URL)
       return false
     }
-    const full = `${owner}/${repo}`.toLowerCase()
-    const visible =
-      this.repos.has(full) &&
-      (grant.repos === undefined ||
-        grant.repos === '*' ||
-        grant.repos.some(r => r.toLowerCase() === full))
-    if (!visible) {
+    if (!this.visible(grant, owner, repo)) {
       // GitHub hides repositories a token cannot see behind 404, never 403.
       sendError(res, 404, 'Not Found', DISPATCH_DOCS_URL)
       return false
@@ -203,12 +271,67 @@ export class GitHubEmulator {
     return true
   }
 
+  /**
+   * Like `authorize`, for the Issues permission: 401 / 404 as there, 403 with GitHub's wording for
+   * the token's kind. Returns the acting user when the handler may go on.
+   */
+  authorizeIssues(
+    ctx: RouteContext,
+    owner: string,
+    repo: string,
+    need: 'read' | 'write'
+  ): EmulatedUser | undefined {
+    const token = bearerToken(ctx.req)
+    const grant = token === undefined ? undefined : this.tokens.get(token)
+    if (!grant || !this.visible(grant, owner, repo)) {
+      this.authorize(ctx, owner, repo, 'read') // answers 401 or 404
+      return undefined
+    }
+    const level = grant.issues ?? grant.access ?? 'write'
+    const allowed = need === 'read' ? level !== 'none' : level === 'write'
+    if (!allowed) {
+      const who = grant.kind === 'integration' ? 'integration' : 'personal access token'
+      sendError(ctx.res, 403, `Resource not accessible by ${who}`, ISSUES_DOCS_URL)
+      return undefined
+    }
+    const login = grant.login ?? (grant.kind === 'integration' ? 'github-actions[bot]' : 'octocat')
+    return {
+      login,
+      id: grant.kind === 'integration' ? 41898282 : 583231,
+      type: login.endsWith('[bot]') ? 'Bot' : 'User'
+    }
+  }
+
+  private visible(grant: TokenGrant, owner: string, repo: string): boolean {
+    const full = `${owner}/${repo}`.toLowerCase()
+    return (
+      this.repos.has(full) &&
+      (grant.repos === undefined ||
+        grant.repos === '*' ||
+        grant.repos.some(r => r.toLowerCase() === full))
+    )
+  }
+
+  private nextScripted(req: IncomingMessage): ScriptedResponse | undefined {
+    const method = (req.method ?? 'GET').toUpperCase()
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
+    const index = this.script.findIndex(({ match }) => {
+      if (!match) return true
+      if (match.method && match.method.toUpperCase() !== method) return false
+      if (match.path === undefined) return true
+      return typeof match.path === 'string' ? match.path === path : match.path.test(path)
+    })
+    return index < 0 ? undefined : this.script.splice(index, 1)[0]
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = { scripted: false }
     res.on('finish', () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1')
       this.requests.push({
         method: req.method ?? 'GET',
-        path: new URL(req.url ?? '/', 'http://127.0.0.1').pathname,
+        path: url.pathname,
+        query: url.search.replace(/^\?/, ''),
         status: res.statusCode,
         auth: authScheme(req),
         userAgent: header(req, 'user-agent'),
@@ -218,7 +341,7 @@ export class GitHubEmulator {
     })
     res.setHeader('x-github-request-id', `EMU:${this.requests.length + 1}`)
 
-    const scripted = this.script.shift()
+    const scripted = this.nextScripted(req)
     if (scripted) {
       started.scripted = true
       await readBody(req).catch(() => '')

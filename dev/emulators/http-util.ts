@@ -162,11 +162,12 @@ export interface Listening {
 }
 
 /**
- * Starts `handler` on 127.0.0.1 with an ephemeral port. `close()` also destroys kept-alive
- * sockets, so a test's afterAll never hangs on an idle SDK connection.
+ * Starts `handler` on 127.0.0.1 (an ephemeral port unless one is given). `close()` also destroys
+ * kept-alive sockets, so a test's afterAll never hangs on an idle SDK connection.
  */
 export async function listenLoopback(
-  handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
+  handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+  port = 0
 ): Promise<Listening> {
   const sockets = new Set<Socket>()
   const server = createServer((req, res) => {
@@ -185,16 +186,16 @@ export async function listenLoopback(
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       server.off('error', reject)
       resolve()
     })
   })
-  const { port } = server.address() as AddressInfo
+  const { port: bound } = server.address() as AddressInfo
   return {
     server,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
     close: () =>
       new Promise<void>(resolve => {
         for (const socket of sockets) socket.destroy()

@@ -61,6 +61,8 @@ export interface ServiceQuotasEmulatorOptions {
   /** Access key id -> account; undefined = the key is unknown (UnrecognizedClientException). */
   accountOf?: (accessKeyId: string) => string | undefined
   defaultAccount?: string
+  /** A fixed port (default: any free one). */
+  port?: number
 }
 
 export class ServiceQuotasEmulator {
@@ -75,7 +77,10 @@ export class ServiceQuotasEmulator {
 
   static async start(options: ServiceQuotasEmulatorOptions = {}): Promise<ServiceQuotasEmulator> {
     const emulator = new ServiceQuotasEmulator(options)
-    emulator.listening = await listenLoopback((req, res) => emulator.handle(req, res))
+    emulator.listening = await listenLoopback(
+      (req, res) => emulator.handle(req, res),
+      options.port ?? 0
+    )
     return emulator
   }
 

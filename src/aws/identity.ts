@@ -11,7 +11,7 @@ import {
   GetCallerIdentityCommand,
   STSClient
 } from '@aws-sdk/client-sts'
-import { ConfigError } from '../config.js'
+import { ConfigError } from '../input.js'
 import {
   IdentityError,
   OIDC_REQUEST_ENV,

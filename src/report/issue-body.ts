@@ -198,7 +198,10 @@ function render0(
     }
   }
   if (shown.length < groups.length) {
-    lines.push('', `… and ${groups.length - shown.length} more group(s): ${summaryPointer(context)}`)
+    lines.push(
+      '',
+      `… and ${groups.length - shown.length} more group(s): ${summaryPointer(context)}`
+    )
   }
 
   let cut = false
@@ -223,7 +226,11 @@ function render0(
     )
   }
   if (cut || shown.length < groups.length) {
-    lines.push('', `> [!NOTE]`, `> Lists shortened to fit GitHub's comment size limit: ${summaryPointer(context)}`)
+    lines.push(
+      '',
+      `> [!NOTE]`,
+      `> Lists shortened to fit GitHub's comment size limit: ${summaryPointer(context)}`
+    )
   }
   return lines
 }
@@ -246,6 +253,8 @@ function headline(report: IssueReport, groups: number): string {
       return '⛔ Refused: nothing was changed'
     case 'no-change':
       return '✅ No change'
+    case 'skipped':
+      return '⏭️ Skipped'
   }
 }
 
@@ -281,7 +290,10 @@ function code(text: string): string {
 
 function cell(text: string, max: number): string {
   const clipped = text.length > max ? `${text.slice(0, max)}…` : text
-  return clipped.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ').replace(/@/g, '@\u200b')
+  return clipped
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/@/g, '@\u200b')
 }
 
 function sum(values: number[]): number {

@@ -11,27 +11,61 @@ export interface Outputs {
   'groups-changed': string
   'sync-token': string
   'plan-file': string
+  'issue-number': string
+  /** Per account: {"123456789012": {"rules-added": n, "rules-removed": n, "groups-changed": n}}. */
+  accounts: string
 }
 
 /** In a dry run the counts are what the run would change; otherwise what it did change. */
-export function outputsOf(report: RunReport, planFile: string): Outputs {
-  const totals = report.plan?.totals
-  const planned = report.status === 'dry-run'
-  const added = planned ? (totals?.rulesAdded ?? 0) : (report.applied?.rulesAdded ?? 0)
-  const removed = planned ? (totals?.rulesRemoved ?? 0) : (report.applied?.rulesRemoved ?? 0)
-  const groups = report.applied
-    ? new Set(report.applied.outcomes.filter(o => o.added + o.removed > 0).map(o => o.groupId)).size
-    : planned
-      ? (totals?.groupsChanged ?? 0)
-      : 0
+export function outputsOf(report: RunReport, planFile: string, issueNumber = ''): Outputs {
+  const perAccount = countsByAccount(report)
+  const total = (field: keyof Counts) =>
+    Object.values(perAccount).reduce((sum, counts) => sum + counts[field], 0)
+  const added = total('rules-added')
+  const removed = total('rules-removed')
   return {
     changed: String(added + removed > 0),
     'rules-added': String(added),
     'rules-removed': String(removed),
-    'groups-changed': String(groups),
+    'groups-changed': String(total('groups-changed')),
     'sync-token': report.source?.syncToken ?? '',
-    'plan-file': planFile
+    'plan-file': planFile,
+    'issue-number': issueNumber,
+    accounts: JSON.stringify(perAccount)
   }
+}
+
+interface Counts {
+  'rules-added': number
+  'rules-removed': number
+  'groups-changed': number
+}
+
+/** In a dry run the counts are what the run would change; otherwise what it did change. */
+function countsByAccount(report: RunReport): Record<string, Counts> {
+  const counts: Record<string, Counts> = {}
+  const entry = (account: string): Counts =>
+    (counts[account] ??= { 'rules-added': 0, 'rules-removed': 0, 'groups-changed': 0 })
+  for (const account of report.accounts) entry(account)
+  if (report.status === 'dry-run') {
+    for (const pool of report.plan?.pools ?? []) {
+      for (const group of pool.groups) {
+        const add = group.add.ipv4.length + group.add.ipv6.length
+        const remove = group.remove.ipv4.length + group.remove.ipv6.length
+        const counted = entry(group.account)
+        counted['rules-added'] += add
+        counted['rules-removed'] += remove
+        if (add + remove > 0) counted['groups-changed'] += 1
+      }
+    }
+  }
+  for (const outcome of report.applied?.outcomes ?? []) {
+    const counted = entry(outcome.account)
+    counted['rules-added'] += outcome.added
+    counted['rules-removed'] += outcome.removed
+    if (outcome.added + outcome.removed > 0) counted['groups-changed'] += 1
+  }
+  return counts
 }
 
 /** Writes the plan under RUNNER_TEMP (one file per step) and returns its path. */
@@ -46,11 +80,14 @@ export function writePlanFile(report: RunReport, env: NodeJS.ProcessEnv): string
     service: report.service,
     families: report.families,
     regions: report.regions,
+    accounts: report.accounts,
     source: report.source ?? null,
     totals: report.plan?.totals ?? null,
     problems: report.plan?.problems ?? [],
     pools: report.plan?.pools ?? [],
     skipped: report.skipped,
+    heldBack: report.plan?.heldBack ?? [],
+    warnings: report.warnings ?? [],
     applied: report.applied ?? null,
     error: report.error ?? null
   }

@@ -5,20 +5,23 @@ import type { SkippedGroup } from '../inventory.js'
 import type { GroupChange, Plan, Pool } from '../plan.js'
 import type { IpFamily, RangeSource } from '../types.js'
 
-export type RunStatus = 'applied' | 'dry-run' | 'no-change' | 'refused' | 'failed'
+export type RunStatus = 'applied' | 'dry-run' | 'no-change' | 'skipped' | 'refused' | 'failed'
 
 export interface RunReport {
   status: RunStatus
   service: string
   families: IpFamily[]
   regions: string[]
+  /** The AWS accounts synced (12-digit ids, or 'default' when the default chain's is unknown). */
+  accounts: string[]
   source?: RangeSource
   plan?: Plan
   applied?: ApplyResult
   skipped: SkippedGroup[]
-  /** Regions where no tagged group was found. */
+  /** Regions (prefixed with the account when several) where no tagged group was found. */
   emptyRegions: string[]
   notices: string[]
+  warnings?: string[]
   error?: string
 }
 
@@ -32,10 +35,8 @@ export function renderSummary(report: RunReport): string {
   for (const problem of report.plan?.problems ?? [])
     lines.push(`> [!CAUTION]`, `> ${problem.message}`, '')
   for (const notice of report.notices) lines.push(`> [!NOTE]`, `> ${notice}`, '')
+  for (const warning of report.warnings ?? []) lines.push(`> [!WARNING]`, `> ${warning}`, '')
   if (report.source) lines.push(...sourceTable(report), '')
-  for (const region of report.emptyRegions) {
-    lines.push(`> [!WARNING]`, `> No tagged security group found in ${region}.`, '')
-  }
   for (const held of report.plan?.heldBack ?? []) {
     lines.push(
       '> [!NOTE]',
@@ -67,6 +68,8 @@ export function statusLine(report: RunReport): string {
       )
     case 'no-change':
       return `✅ **No change**: ${groups} groups in ${report.regions.length} region(s) already match.`
+    case 'skipped':
+      return `⏭️ **Skipped**: ${report.notices[0] ?? 'nothing to do for this event'}`
     case 'refused':
       return '⛔ **Refused**: the plan is unsafe to apply; nothing was changed.'
     case 'failed':
@@ -86,14 +89,15 @@ function sourceTable(report: RunReport): string[] {
     `| createDate | ${source.createDate} |`,
     `| MD5 | \`${source.md5}\` |`,
     `| Service | ${report.service} (${report.families.join(', ')}) |`,
-    `| Regions | ${report.regions.join(', ')} |`
+    `| Regions | ${report.regions.join(', ')} |`,
+    `| Accounts | ${report.accounts.join(', ')} |`
   ]
 }
 
 function poolSection(pool: Pool, report: RunReport): string[] {
   const families = report.families
   const lines = [
-    `### ${pool.region} · ${pool.vpcId} · ${pool.scope} · tcp/${pool.port}`,
+    `### ${pool.account} · ${pool.region} · ${pool.vpcId} · ${pool.scope} · tcp/${pool.port}`,
     '',
     '| Group | Family | Rules before → after | Added | Removed | Capacity left |',
     '| --- | --- | --- | --- | --- | --- |'

@@ -1,0 +1,74 @@
+// The AWS side of a run on loopback, wired together: EC2, STS (which registers the keys it issues
+// with EC2), Service Quotas (which sees each key's account) and the Actions OIDC token endpoint.
+// `env` points the real SDK (and @actions/core's getIDToken) at them, with long-term keys for the
+// default credential chain. Used by the end-to-end tests, the demo, the benchmark and CI.
+import type { Ec2EmulatorOptions } from './ec2.js'
+import { Ec2Emulator } from './ec2.js'
+import { OidcEmulator } from './oidc.js'
+import { ServiceQuotasEmulator } from './service-quotas.js'
+import type { RoleSpec } from './sts.js'
+import { StsEmulator } from './sts.js'
+
+/** The long-term key of the default credential chain, and the account it belongs to. */
+export const DEFAULT_CHAIN_KEY = {
+  accessKeyId: 'AKIDDEFAULTCHAIN0000',
+  secret: 'default-chain-secret'
+}
+export const DEFAULT_CHAIN_ACCOUNT = '123456789012'
+
+export interface AwsEmulators {
+  ec2: Ec2Emulator
+  sts: StsEmulator
+  quotas: ServiceQuotasEmulator
+  oidc: OidcEmulator
+  /** Endpoints, default-chain credentials and the OIDC request variables. */
+  env: Record<string, string>
+  stop(): Promise<void>
+}
+
+export interface AwsEmulatorOptions {
+  ec2?: Ec2EmulatorOptions
+  roles?: RoleSpec[]
+  /** Fixed ports (the local emulators for `npm run local-action`); otherwise any free port. */
+  ports?: { ec2?: number; sts?: number; quotas?: number }
+}
+
+export async function startAwsEmulators(options: AwsEmulatorOptions = {}): Promise<AwsEmulators> {
+  const ec2 = new Ec2Emulator({
+    ...options.ec2,
+    accountIds: {
+      [DEFAULT_CHAIN_KEY.accessKeyId]: DEFAULT_CHAIN_ACCOUNT,
+      ...options.ec2?.accountIds
+    }
+  })
+  const oidc = await OidcEmulator.start()
+  const sts = new StsEmulator({
+    providers: [{ issuer: oidc.issuer, publicKey: oidc.publicKey }],
+    roles: options.roles ?? [],
+    ec2,
+    accountIds: { [DEFAULT_CHAIN_KEY.accessKeyId]: DEFAULT_CHAIN_ACCOUNT }
+  })
+  const quotas = await ServiceQuotasEmulator.start({
+    accountOf: id => sts.accountOf(id),
+    port: options.ports?.quotas ?? 0
+  })
+  const env = {
+    ...oidc.env(),
+    AWS_ENDPOINT_URL_EC2: await ec2.start(options.ports?.ec2 ?? 0),
+    AWS_ENDPOINT_URL_STS: await sts.start(options.ports?.sts ?? 0),
+    AWS_ENDPOINT_URL_SERVICE_QUOTAS: quotas.url,
+    AWS_ACCESS_KEY_ID: DEFAULT_CHAIN_KEY.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: DEFAULT_CHAIN_KEY.secret,
+    AWS_EC2_METADATA_DISABLED: 'true'
+  }
+  return {
+    ec2,
+    sts,
+    quotas,
+    oidc,
+    env,
+    stop: async () => {
+      await Promise.all([ec2.stop(), sts.stop(), quotas.close(), oidc.close()])
+    }
+  }
+}
