@@ -37,6 +37,14 @@ export interface Ec2ClientOptions {
 // EC2 throttles per account with a token bucket; the SDK's adaptive mode adds client-side rate
 // limiting on top of backoff, so concurrent regions and groups slow down instead of failing.
 const DEFAULT_MAX_ATTEMPTS = 8
+// A customer-managed prefix list counts its maximum entries against a group's quota; an
+// AWS-managed one its published weight (Amazon VPC user guide, "AWS-managed prefix list weight").
+// Lists not named here count 1, as the VPC quotas page states for AWS-managed lists.
+const AWS_MANAGED_WEIGHTS: Record<string, number> = {
+  'com.amazonaws.global.cloudfront.origin-facing': 55,
+  'com.amazonaws.global.ipv6.cloudfront.origin-facing': 55
+}
+
 // DescribeSecurityGroups accepts MaxResults 5-1000; the largest page means the fewest calls.
 const PAGE_SIZE = 1000
 
@@ -86,13 +94,11 @@ class SdkEc2Api implements Ec2Api {
     )
     for (const list of result.PrefixLists ?? []) {
       if (!list.PrefixListId) continue
-      // Customer-managed lists count their maximum entries in their own family; AWS-managed ones
-      // (no MaxEntries) count one rule per family (Amazon VPC quotas, security groups).
-      const entries = list.MaxEntries
-      if (entries === undefined) weights.set(list.PrefixListId, { ipv4: 1, ipv6: 1 })
-      else if (list.AddressFamily === 'IPv6')
-        weights.set(list.PrefixListId, { ipv4: 0, ipv6: entries })
-      else weights.set(list.PrefixListId, { ipv4: entries, ipv6: 0 })
+      const weight = AWS_MANAGED_WEIGHTS[list.PrefixListName ?? ''] ?? list.MaxEntries ?? 1
+      if (list.AddressFamily === 'IPv6') weights.set(list.PrefixListId, { ipv4: 0, ipv6: weight })
+      else if (list.AddressFamily === 'IPv4')
+        weights.set(list.PrefixListId, { ipv4: weight, ipv6: 0 })
+      else weights.set(list.PrefixListId, { ipv4: weight, ipv6: weight })
     }
     return weights
   }
