@@ -2,7 +2,7 @@
 // so a wanted address is never absent. One call per group and direction. Races with other writers
 // (InvalidPermission.Duplicate / .NotFound) are settled by re-reading the group and retrying once.
 import type { Ec2Api } from './aws/ec2.js'
-import { errorCode } from './aws/ec2.js'
+import { errorCode, explainEc2Error } from './aws/ec2.js'
 import type { ManagedRule } from './inventory.js'
 import { SYNC_TOKEN_TAG } from './inventory.js'
 import { canonicalCidr } from './ranges/cidr.js'
@@ -95,7 +95,7 @@ async function applyPool(
     try {
       outcomeOf(change)[field] += await work()
     } catch (error) {
-      fail(change, describeError(error))
+      fail(change, explainEc2Error(error))
     }
   }
 
@@ -145,7 +145,7 @@ async function recordSyncToken(
     )
   } catch (error) {
     const message =
-      `could not record the applied syncToken in tag ${SYNC_TOKEN_TAG} (${describeError(error)}); ` +
+      `could not record the applied syncToken in tag ${SYNC_TOKEN_TAG} (${explainEc2Error(error)}); ` +
       'the role needs ec2:CreateTags on the managed groups'
     for (const outcome of changed) outcome.error = message
   }
@@ -220,28 +220,6 @@ function mapFamilies<T, U>(
 
 function count(value: Record<IpFamily, unknown[]>): number {
   return IP_FAMILIES.reduce((sum, family) => sum + value[family].length, 0)
-}
-
-function describeError(error: unknown): string {
-  const code = errorCode(error)
-  const message = error instanceof Error ? error.message : String(error)
-  if (code === 'RulesPerSecurityGroupLimitExceeded') {
-    return (
-      `${code}: the group has fewer free rule slots than max-rules-per-group assumed. Set ` +
-      "max-rules-per-group to the account's quota L-0EA8095F, or tag another group for this pool."
-    )
-  }
-  if (
-    code === 'UnauthorizedOperation' ||
-    code === 'AccessDenied' ||
-    code === 'AccessDeniedException'
-  ) {
-    return (
-      `${code}: the credentials may not change this group. The role needs ` +
-      'ec2:AuthorizeSecurityGroupIngress and ec2:RevokeSecurityGroupIngress on it.'
-    )
-  }
-  return code && !message.startsWith(code) ? `${code}: ${message}` : message
 }
 
 /** At most `limit` tasks at once, shared by everyone holding the limiter. */

@@ -1,5 +1,6 @@
 // Reads one region's tagged security groups (all pages, exact tag filters) and classifies them.
 import type { Ec2Api } from './aws/ec2.js'
+import { explainEc2Error } from './aws/ec2.js'
 import type { GroupLocation, Ownership, RegionInventory } from './inventory.js'
 import { classifyGroup, isSkipped, referencedPrefixLists } from './inventory.js'
 
@@ -17,7 +18,15 @@ export async function discoverRegion(
     { Name: `tag:${owner.autoUpdateTag}`, Values: ['true'] },
     { Name: 'tag:Name', Values: [owner.globalNameTag, owner.regionalNameTag] }
   ])
-  const [groups, limit] = await Promise.all([describing, ruleLimit])
+  const [groups, limit] = await Promise.all([
+    describing.catch((error: unknown) => {
+      throw new Error(
+        explainEc2Error(error, `DescribeSecurityGroups in ${place.account} ${place.region}`),
+        { cause: error }
+      )
+    }),
+    ruleLimit
+  ])
   const weights = await api.prefixListWeights(referencedPrefixLists(groups))
   const location: GroupLocation = { ...place, ruleLimit: limit }
   const inventory: RegionInventory = {

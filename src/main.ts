@@ -248,7 +248,10 @@ async function publish(report: RunReport, config: Config | undefined): Promise<v
       }
     }
   } catch (error) {
-    core.setFailed(`Could not update the tracking issue: ${(error as Error).message}`)
+    // The rules may well have changed: keep the status, and say in the summary why the step failed.
+    const message = `Could not update the tracking issue: ${(error as Error).message}`
+    report.error = report.error ? `${report.error}\n${message}` : message
+    core.setFailed(message)
   }
   try {
     const planFile = report.plan ? writePlanFile(report, process.env) : ''

@@ -167,3 +167,36 @@ export function errorCode(error: unknown): string | undefined {
   }
   return undefined
 }
+
+/**
+ * An EC2 failure as a sentence that says what to do. `action` names the call for context (the SDK's
+ * own messages do not say which call, region or credentials failed).
+ */
+export function explainEc2Error(error: unknown, action?: string): string {
+  const code = errorCode(error)
+  const message = error instanceof Error ? error.message : String(error)
+  const what = code && !message.startsWith(code) ? `${code}: ${message}` : message
+  const prefix = action ? `${action} failed: ` : ''
+  if (code === 'RulesPerSecurityGroupLimitExceeded') {
+    return (
+      `${prefix}${code}: the group has fewer free rule slots than max-rules-per-group assumed. ` +
+      "Set max-rules-per-group to auto (or the account's quota L-0EA8095F), or tag another group " +
+      'for this pool.'
+    )
+  }
+  if (code === 'UnauthorizedOperation' || code === 'AccessDenied') {
+    return (
+      `${prefix}${what} The role needs ec2:DescribeSecurityGroups, ` +
+      'ec2:DescribeManagedPrefixLists, ec2:AuthorizeSecurityGroupIngress, ' +
+      'ec2:RevokeSecurityGroupIngress and ec2:CreateTags on the tagged groups ' +
+      '(infra/github-oidc-role.yml grants exactly these).'
+    )
+  }
+  if (code === 'AuthFailure' || code === 'InvalidClientTokenId' || code === 'ExpiredToken') {
+    return (
+      `${prefix}${what} EC2 did not accept the credentials: set 'role-to-assume' to a role the ` +
+      "job's OIDC token may assume, or renew the credentials configured earlier in the job."
+    )
+  }
+  return `${prefix}${what}`
+}

@@ -252,14 +252,14 @@ function explain(error: unknown, what: string, repository: string): Error {
       'GitHub rate-limited the token and the wait was too long to sit out; the next run retries.'
   } else if (status === 403 || status === 404) {
     hint = [
-      "The token lacks the 'issues: write' permission (GitHub answers 404 instead of 403 when the",
-      'token cannot see the repository at all). With the default GITHUB_TOKEN, grant it in the',
-      'workflow or job:',
+      "The token lacks the 'issues: write' permission (GitHub answers 404 instead of 403 when the " +
+        'token cannot see the repository at all). With the default GITHUB_TOKEN, grant it in the ' +
+        'workflow or job:',
       '',
       ...PERMISSIONS_YAML.map(line => `    ${line}`),
       '',
-      "With a personal access token or GitHub App token in 'github-token', give it Issues: Read and",
-      "write on this repository. Or set 'create-issue: false'."
+      "With a personal access token or GitHub App token in 'github-token', give it Issues: Read " +
+        "and write on this repository. Or set 'create-issue: false'."
     ].join('\n')
   } else if (status === 410) {
     hint =
