@@ -1,10 +1,10 @@
-// Zips the ncc bundle (forwarder/dist/index.js + its package.json {"type":"module"}) into
+// Zips the bundle (forwarder/dist/index.js + its package.json {"type":"module"}) into
 // forwarder/dist/forwarder.zip, the deployment package for the Lambda function (handler
 // index.handler). The zip is deterministic (fixed timestamps, fixed order), so its SHA-256 only
 // changes with the code: use it in the S3 key and CloudFormation deploys new code exactly when
 // there is new code. Written with node:zlib, so packaging needs no `zip` binary.
 //
-// Usage: tsx forwarder/scripts/package.ts   (after `ncc build forwarder/src/handler.ts -o forwarder/dist -m`)
+// Usage: tsx forwarder/scripts/package.ts   (after `npm run bundle:forwarder`)
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
