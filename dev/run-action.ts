@@ -2,6 +2,7 @@
 // GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files, an event payload file, on the Node 24 runtime the action
 // declares. Used by the end-to-end tests, the demo and the benchmark.
 import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -21,13 +22,18 @@ export interface RunActionOptions {
   inputs: Record<string, string>
   /** Extra environment (endpoints, credentials, regions); nothing is inherited but PATH. */
   env?: Record<string, string>
-  event?: { name: string; payload: unknown }
+  /** The event file holds `payload` as JSON, or `raw` verbatim (a broken event file). */
+  event?: { name: string; payload: unknown; raw?: string }
   entry?: string
   timeoutMs?: number
+  /** Handed the child process as soon as it is spawned (fault tests kill it mid-run). */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 export interface ActionRun {
   exitCode: number | null
+  /** The signal that ended the process (SIGKILL from a fault test or the timeout), else null. */
+  signal: NodeJS.Signals | null
   stdout: string
   stderr: string
   outputs: Record<string, string>
@@ -65,21 +71,23 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
   }
   if (options.event) {
     const eventFile = join(workspace, 'event.json')
-    writeFileSync(eventFile, JSON.stringify(options.event.payload))
+    writeFileSync(eventFile, options.event.raw ?? JSON.stringify(options.event.payload))
     env.GITHUB_EVENT_NAME = options.event.name
     env.GITHUB_EVENT_PATH = eventFile
   }
 
   try {
-    const { exitCode, stdout, stderr } = await spawnNode(
+    const { exitCode, signal, stdout, stderr } = await spawnNode(
       options.entry ?? ACTION_ENTRY,
       env,
-      options.timeoutMs ?? 60_000
+      options.timeoutMs ?? 60_000,
+      options.onSpawn
     )
     const outputs = parseOutputFile(readFileSync(outputFile, 'utf8'))
     const planPath = outputs['plan-file']
     return {
       exitCode,
+      signal,
       stdout,
       stderr,
       outputs,
@@ -96,19 +104,26 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
 function spawnNode(
   entry: string,
   env: Record<string, string>,
-  timeoutMs: number
-): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+  timeoutMs: number,
+  onSpawn?: (child: ChildProcess) => void
+): Promise<{
+  exitCode: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(node24(), [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    onSpawn?.(child)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', chunk => (stdout += chunk))
     child.stderr.on('data', chunk => (stderr += chunk))
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('error', reject)
-    child.on('close', exitCode => {
+    child.on('close', (exitCode, signal) => {
       clearTimeout(timer)
-      resolvePromise({ exitCode, stdout, stderr })
+      resolvePromise({ exitCode, signal, stdout, stderr })
     })
   })
 }

@@ -29,7 +29,7 @@ export interface ApplyResult {
 
 export interface ApplyOptions {
   ruleDescription: string
-  /** Recorded on every group changed without error (tag SYNC_TOKEN_TAG). */
+  /** Recorded (tag SYNC_TOKEN_TAG) on every group about to change, before its rules change. */
   syncToken?: string
   /** Groups worked on at once within a region (EC2 rate-limits per account and region). */
   concurrency?: number
@@ -51,11 +51,11 @@ export async function applyPlan(
       const pools = plan.pools.filter(p => `${p.account}/${p.region}` === place)
       const first = pools[0] as Pool
       const api = apiFor(first.account, first.region)
+      const refusal = await recordSyncToken(api, pools, options)
+      if (refusal) return refusal
       const limiter = new Limiter(options.concurrency ?? DEFAULT_CONCURRENCY)
       const perPool = await Promise.all(pools.map(pool => applyPool(pool, api, limiter, options)))
-      const outcomes = perPool.flat()
-      await recordSyncToken(api, outcomes, options)
-      return outcomes
+      return perPool.flat()
     })
   )
   const outcomes = perRegion.flat()
@@ -129,25 +129,42 @@ async function applyPool(
   return [...outcomes.values()]
 }
 
-/** One CreateTags call per region for the groups this run changed; unchanged groups cost nothing. */
+/**
+ * Tags the groups about to change with the syncToken being applied, in one CreateTags call per
+ * region, before any rule changes: a run killed mid-apply has already recorded which ranges the
+ * pool is moving to, so a late, older file cannot undo them (the plan leaves such pools alone).
+ * Returns the outcomes of a region where the tag could not be written: nothing changes there.
+ */
 async function recordSyncToken(
   api: Ec2Api,
-  outcomes: GroupOutcome[],
+  pools: Pool[],
   options: ApplyOptions
-): Promise<void> {
-  const changed = outcomes.filter(o => !o.error && o.added + o.removed > 0)
-  if (!options.syncToken || changed.length === 0) return
+): Promise<GroupOutcome[] | undefined> {
+  const changing = pools.flatMap(pool =>
+    pool.groups.filter(g => count(g.add) + count(g.remove) > 0)
+  )
+  if (!options.syncToken || changing.length === 0) return undefined
   try {
     await api.tag(
-      changed.map(o => o.groupId),
+      changing.map(g => g.groupId),
       SYNC_TOKEN_TAG,
       options.syncToken
     )
+    return undefined
   } catch (error) {
     const message =
-      `could not record the applied syncToken in tag ${SYNC_TOKEN_TAG} (${explainEc2Error(error)}); ` +
-      'the role needs ec2:CreateTags on the managed groups'
-    for (const outcome of changed) outcome.error = message
+      `nothing changed: could not record the syncToken in tag ${SYNC_TOKEN_TAG} first ` +
+      `(${explainEc2Error(error)})`
+    return pools.flatMap(pool =>
+      pool.groups.map(g => ({
+        account: g.account,
+        region: g.region,
+        groupId: g.groupId,
+        added: 0,
+        removed: 0,
+        ...(changing.includes(g) ? { error: message } : {})
+      }))
+    )
   }
 }
 
@@ -161,12 +178,14 @@ async function authorize(api: Ec2Api, change: GroupChange, description: string):
   }
   // EC2 rejects the whole request when any one rule exists already (someone else added it since
   // we read the group): add only what is still missing.
+  // The rules are all there now (an earlier attempt whose answer was lost may have added them):
+  // the change the plan asked for is made either way.
   const present = await portCidrs(api, change)
   const missing = mapFamilies(wanted, cidrs =>
     cidrs.filter(cidr => !present[familyOf(cidr)].has(cidr))
   )
   if (count(missing) > 0) await api.authorize(change.groupId, change.port, missing, description)
-  return count(missing)
+  return count(wanted)
 }
 
 async function revoke(api: Ec2Api, change: GroupChange): Promise<number> {
@@ -177,13 +196,14 @@ async function revoke(api: Ec2Api, change: GroupChange): Promise<number> {
   } catch (error) {
     if (errorCode(error) !== 'InvalidPermission.NotFound') throw error
   }
-  // Some rule is already gone (removed by hand or by a concurrent run): revoke what remains.
+  // Some rule is already gone (removed by hand, by a concurrent run, or by an earlier attempt
+  // whose answer was lost): revoke what remains; the plan's change is made either way.
   const present = await portCidrs(api, change)
   const remaining = mapFamilies(change.remove, rules =>
     rules.filter((rule: ManagedRule) => present[familyOf(rule.cidr)].has(rule.cidr)).map(r => r.raw)
   )
   if (count(remaining) > 0) await api.revoke(change.groupId, change.port, remaining)
-  return count(remaining)
+  return count(raw)
 }
 
 /** The CIDRs the group allows on tcp/port right now, canonical, whoever owns the rules. */

@@ -15,7 +15,7 @@ import { discoverRegion } from './discover.js'
 import type { Ownership, RegionInventory } from './inventory.js'
 import { PROTOCOL_TAG } from './inventory.js'
 import { buildPlan } from './plan.js'
-import { loadRangeSet } from './ranges/index.js'
+import { loadRangeSet, RangesError } from './ranges/index.js'
 import type { LoadedRangeSet } from './ranges/index.js'
 import { outputsOf, writePlanFile } from './report/outputs.js'
 import type { RunReport } from './report/summary.js'
@@ -50,7 +50,7 @@ export async function run(): Promise<void> {
     }
     await sync(config, report)
   } catch (error) {
-    report.error = error instanceof Error ? error.message : String(error)
+    report.error = describeFailure(error)
     if (report.status !== 'refused') report.status = 'failed'
     core.setFailed(report.error)
   } finally {
@@ -212,6 +212,13 @@ async function ruleLimitFor(
       `(${quota.source}).`
   )
   return quota.value
+}
+
+/** The error's message, and what to do about it when the error knows (RangesError's hint). */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const hint = error instanceof RangesError ? error.hint : ''
+  return hint && !error.message.includes(hint) ? `${error.message} ${hint}` : error.message
 }
 
 function warn(report: RunReport, message: string): void {

@@ -29,6 +29,11 @@ export interface AwsEmulators {
 export interface AwsEmulatorOptions {
   ec2?: Ec2EmulatorOptions
   roles?: RoleSpec[]
+  /**
+   * More long-term keys of the default chain: access key id -> account, known to EC2, STS
+   * (GetCallerIdentity) and Service Quotas alike (several accounts sharing one set of emulators).
+   */
+  accountIds?: Record<string, string>
   /** Fixed ports (the local emulators for `npm run local-action`); otherwise any free port. */
   ports?: { ec2?: number; sts?: number; quotas?: number }
 }
@@ -38,6 +43,7 @@ export async function startAwsEmulators(options: AwsEmulatorOptions = {}): Promi
     ...options.ec2,
     accountIds: {
       [DEFAULT_CHAIN_KEY.accessKeyId]: DEFAULT_CHAIN_ACCOUNT,
+      ...options.accountIds,
       ...options.ec2?.accountIds
     }
   })
@@ -46,7 +52,7 @@ export async function startAwsEmulators(options: AwsEmulatorOptions = {}): Promi
     providers: [{ issuer: oidc.issuer, publicKey: oidc.publicKey }],
     roles: options.roles ?? [],
     ec2,
-    accountIds: { [DEFAULT_CHAIN_KEY.accessKeyId]: DEFAULT_CHAIN_ACCOUNT }
+    accountIds: { [DEFAULT_CHAIN_KEY.accessKeyId]: DEFAULT_CHAIN_ACCOUNT, ...options.accountIds }
   })
   const quotas = await ServiceQuotasEmulator.start({
     accountOf: id => sts.accountOf(id),

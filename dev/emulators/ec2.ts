@@ -99,6 +99,8 @@ export interface Ec2Call {
   ok: boolean
   errorCode?: string
   params: Record<string, string>
+  /** The access key id the request was signed with (attributes calls to a run). */
+  accessKeyId?: string
   /** performance.now() of this process when the request arrived and when its answer was ready. */
   receivedAt?: number
   answeredAt?: number
@@ -150,12 +152,31 @@ export interface Ec2EmulatorOptions {
   canonicalizeCidrs?: boolean
   /** VPC of CreateSecurityGroup calls without VpcId. */
   defaultVpcId?: string
-  /** Called after every successful mutation with the whole state. */
-  onStateChange?: (snapshot: GroupSnapshot[]) => void
+  /**
+   * Called after every successful mutation with the whole state, and the call that made it; the
+   * call is undefined for a hand edit (`addIngress` / `removeIngress`).
+   */
+  onStateChange?: StateChangeListener
   faults?: FaultConfig
   /** Seed of the id generator (group and rule ids are deterministic per seed). */
   seed?: number
 }
+
+export type StateChangeListener = (snapshot: GroupSnapshot[], call?: Ec2Call) => void
+
+/**
+ * What `onRequest` may do to one request, after the configured faults: answer with an error, cut
+ * the connection before the request takes effect (`drop`) or after it took effect (`drop-after`: the
+ * change is made, the client never hears of it and retries).
+ */
+export type Ec2Intercept =
+  | { kind: 'error'; code: string; status: number; message?: string }
+  | { kind: 'drop' }
+  | { kind: 'drop-after' }
+
+export type RequestInterceptor = (
+  call: Ec2Call
+) => Ec2Intercept | undefined | Promise<Ec2Intercept | undefined>
 
 // ---------------------------------------------------------------------------------------------
 // Internal model
@@ -423,7 +444,12 @@ export class Ec2Emulator {
   readonly calls: Ec2Call[] = []
   /** Peaks of concurrent requests since the last reset (for benchmarks and concurrency tests). */
   readonly concurrency: ConcurrencyPeaks = { byRegion: new Map(), regions: 0, total: 0 }
-  onStateChange: ((snapshot: GroupSnapshot[]) => void) | undefined
+  onStateChange: StateChangeListener | undefined
+  /**
+   * Called for every authenticated request before it takes effect (after injected faults and
+   * latency): faults aimed at chosen calls, or a hand edit while a run is in flight.
+   */
+  onRequest: RequestInterceptor | undefined
 
   private readonly groups = new Map<string, Group>()
   private readonly server: LoopbackServer
@@ -456,6 +482,7 @@ export class Ec2Emulator {
       ...options
     }
     this.onStateChange = options.onStateChange
+    this.onRequest = undefined
     this.idRandom = seededRandom(options.seed ?? 0xec2)
     if (options.faults) this.faultInjector.set(options.faults)
     this.server = new LoopbackServer((req, body) => this.handle(req, body))
@@ -502,29 +529,7 @@ export class Ec2Emulator {
   /** Creates a group (with EC2's default allow-all egress rule) and its ingress rules. */
   createGroup(spec: SeedGroup): string {
     const account = spec.account ?? this.opts.defaultAccount
-    const specs = (spec.ingress ?? []).map(r => {
-      const sources = [r.cidr, r.sourceGroupId, r.prefixListId].filter(s => s !== undefined)
-      if (sources.length !== 1)
-        throw new Error('a seed rule needs exactly one of cidr, sourceGroupId, prefixListId')
-      let source: Source
-      if (r.cidr !== undefined)
-        source = r.cidr.includes(':')
-          ? { kind: 'cidr6', cidr: r.cidr }
-          : { kind: 'cidr4', cidr: r.cidr }
-      else if (r.sourceGroupId !== undefined)
-        source = { kind: 'group', groupId: r.sourceGroupId, userId: account }
-      else source = { kind: 'prefixList', prefixListId: r.prefixListId as string }
-      return this.normalizeSpec(
-        {
-          protocol: r.protocol,
-          fromPort: r.fromPort,
-          toPort: r.toPort,
-          source,
-          description: r.description
-        },
-        { account, region: spec.region }
-      )
-    })
+    const specs = (spec.ingress ?? []).map(r => this.seedRuleSpec(r, account, spec.region))
     const group = this.newGroup(
       account,
       spec.region,
@@ -540,6 +545,55 @@ export class Ec2Emulator {
       throw err
     }
     return group.id
+  }
+
+  /**
+   * A hand edit, as someone in the console would make it while a run is in flight: adds ingress
+   * rules to a group (all or nothing, with EC2's duplicate and quota checks) and tells
+   * `onStateChange` (without a call). Returns the new rule ids.
+   */
+  addIngress(groupId: string, rules: SeedRule[]): string[] {
+    const group = this.groups.get(groupId)
+    if (!group) throw new Error(`no group ${groupId}`)
+    const specs = rules.map(r => this.seedRuleSpec(r, group.account, group.region))
+    const added = this.addRules(group, specs, false)
+    this.onStateChange?.(this.listGroups())
+    return added.map(r => r.id)
+  }
+
+  /** A hand edit: removes the ingress rules `match` selects; tells `onStateChange`. */
+  removeIngress(groupId: string, match: (rule: RuleSnapshot) => boolean): number {
+    const group = this.groups.get(groupId)
+    if (!group) throw new Error(`no group ${groupId}`)
+    const snapshot = this.snapshot(group)
+    const doomed = new Set(snapshot.ingress.filter(match).map(r => r.ruleId))
+    group.ingress = group.ingress.filter(r => !doomed.has(r.id))
+    if (doomed.size > 0) this.onStateChange?.(this.listGroups())
+    return doomed.size
+  }
+
+  private seedRuleSpec(r: SeedRule, account: string, region: string): RuleSpec {
+    const sources = [r.cidr, r.sourceGroupId, r.prefixListId].filter(s => s !== undefined)
+    if (sources.length !== 1)
+      throw new Error('a seed rule needs exactly one of cidr, sourceGroupId, prefixListId')
+    let source: Source
+    if (r.cidr !== undefined)
+      source = r.cidr.includes(':')
+        ? { kind: 'cidr6', cidr: r.cidr }
+        : { kind: 'cidr4', cidr: r.cidr }
+    else if (r.sourceGroupId !== undefined)
+      source = { kind: 'group', groupId: r.sourceGroupId, userId: account }
+    else source = { kind: 'prefixList', prefixListId: r.prefixListId as string }
+    return this.normalizeSpec(
+      {
+        protocol: r.protocol,
+        fromPort: r.fromPort,
+        toPort: r.toPort,
+        source,
+        description: r.description
+      },
+      { account, region }
+    )
   }
 
   getGroup(groupId: string): GroupSnapshot | undefined {
@@ -626,6 +680,7 @@ export class Ec2Emulator {
     this.enter(call.region)
     try {
       if (!scope) throw new QueryError('AuthFailure', MSG.authFailure, 401)
+      call.accessKeyId = scope.accessKeyId
       call.account = this.accountFor(scope.accessKeyId, req.headers['x-amz-security-token'])
       const fault = this.faultInjector.next(action)
       const latency = this.faultInjector.latencyMs()
@@ -635,10 +690,27 @@ export class Ec2Emulator {
         return 'drop'
       }
       if (fault) throw new QueryError(fault.code, fault.message, fault.status)
+      const intercept = this.onRequest ? await this.onRequest(call) : undefined
+      if (intercept?.kind === 'drop') {
+        call.errorCode = 'ConnectionDropped'
+        return 'drop'
+      }
+      if (intercept?.kind === 'error') {
+        throw new QueryError(
+          intercept.code,
+          intercept.message ?? `Injected ${intercept.code}`,
+          intercept.status
+        )
+      }
       // Everything from here to the answer runs synchronously: each request is atomic.
       const xml = this.dispatch(action, { account: call.account, region: call.region, params })
       call.ok = true
-      if (call.mutating) this.onStateChange?.(this.listGroups())
+      if (call.mutating) this.onStateChange?.(this.listGroups(), call)
+      if (intercept?.kind === 'drop-after') {
+        // The change is made; the client never hears of it.
+        call.errorCode = 'ConnectionDroppedAfterCommit'
+        return 'drop'
+      }
       return {
         status: 200,
         body: ec2ResponseXml(action, EC2_XML_NAMESPACE, requestId, xml),

@@ -348,10 +348,17 @@ async function assumeRole(
 }
 
 /** The job's OIDC token, masked as soon as it arrives. */
+function isRetryableTokenError(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error)
+  return /Error Code : 5\d\d|ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up/.test(message)
+}
+
 async function requestToken(audience: string, deps: IdentityDeps): Promise<string> {
   let token: string
   try {
-    token = await deps.getIDToken(audience)
+    // @actions/http-client retries only 502-504; a 500 or a dropped connection from the token
+    // service is just as passing, so retry those here (core formats failures "Error Code : NNN").
+    token = await withRetry(() => deps.getIDToken(audience), isRetryableTokenError, deps.retry)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     const missing = OIDC_REQUEST_ENV.filter(name => message.includes(name))

@@ -1,7 +1,6 @@
 // The optional tracking issue: after a run that changed rules (or would, in a dry run), comment on
 // the repository's one open tracking issue, or open it.
 import type { Config } from '../config.js'
-import { createGitHubClient } from './github-client.js'
 import type { TrackingIssueResult } from './issue.js'
 import { syncTrackingIssue, trackingKey, trackingMarker } from './issue.js'
 import { hasChanges, renderIssueBody, renderIssueComment, runUrlFrom } from './issue-body.js'
@@ -36,6 +35,9 @@ export async function openOrUpdateTrackingIssue(
     account: report.accounts.join(', '),
     ...(runUrlFrom(env) ? { runUrl: runUrlFrom(env) } : {})
   }
+  // Loaded only when needed: @actions/github parses GITHUB_EVENT_PATH as it loads, and a broken
+  // event file must fail with our message (config), not crash the process at startup.
+  const { createGitHubClient } = await import('./github-client.js')
   return syncTrackingIssue({
     octokit: createGitHubClient({ token: config.tracking.githubToken, env, log }),
     owner,
