@@ -3,16 +3,15 @@
 // latency is injected only so that overlapping requests are observable.
 // discover -> plan -> apply through the real @aws-sdk/client-ec2 against the loopback EC2 emulator.
 import { applyPlan } from '../../src/apply.js'
-import type { Ec2Api } from '../../src/aws/ec2.js'
-import { createEc2Api } from '../../src/aws/ec2.js'
 import { discoverRegion } from '../../src/discover.js'
-import type { GroupLocation, Ownership } from '../../src/inventory.js'
+import type { GroupLocation } from '../../src/inventory.js'
 import { buildPlan } from '../../src/plan.js'
 import { selectRanges } from '../../src/ranges/select.js'
 import type { CidrsByScope } from '../../src/types.js'
 import { DEFAULT_ACCOUNT_ID, Ec2Emulator } from '../../dev/emulators/ec2.js'
 import type { Ec2Call } from '../../dev/emulators/ec2.js'
 import { deriveIpRanges, generateIpRanges } from '../../dev/ip-ranges-fixture.js'
+import { DEFAULT_OWNERSHIP, regionClients } from '../helpers/sync-fixtures.js'
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'sa-east-1']
 // Per region one VPC; per protocol a global pool of 3 groups and a regional pool of 2: 10 groups.
@@ -31,17 +30,7 @@ const location = (region: string): GroupLocation => ({
 })
 
 const emulator = new Ec2Emulator()
-const owner: Ownership = {
-  globalNameTag: 'cloudfront_g',
-  regionalNameTag: 'cloudfront_r',
-  autoUpdateTag: 'AutoUpdate',
-  protocolTag: 'Protocol',
-  protocolPorts: new Map([
-    ['http', 80],
-    ['https', 443]
-  ]),
-  ruleDescription: 'cloudfront-sg-sync'
-}
+const owner = DEFAULT_OWNERSHIP
 
 // Realistic CLOUDFRONT sets (118 GLOBAL + 93 regional IPv4, 32 IPv6) and a typical change.
 const published = generateIpRanges({ seed: 61, otherServicesScale: 0 })
@@ -52,15 +41,7 @@ const select = (doc: typeof published): CidrsByScope =>
 const before = select(published)
 const after = select(change.doc)
 
-let apis: Map<string, Ec2Api>
-const apiFor = (_account: string, region: string): Ec2Api => {
-  let api = apis.get(region)
-  if (!api) {
-    api = createEc2Api({ region })
-    apis.set(region, api)
-  }
-  return api
-}
+let apiFor = regionClients()
 
 beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_EC2 = await emulator.start()
@@ -74,7 +55,7 @@ beforeEach(() => {
   emulator.reset()
   emulator.rulesPerGroupLimit = 60
   emulator.faults = { latencyMs: LATENCY_MS }
-  apis = new Map()
+  apiFor = regionClients()
 })
 
 function seed(regions = REGIONS): void {

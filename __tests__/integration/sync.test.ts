@@ -1,27 +1,15 @@
 // discover -> plan -> apply through the real @aws-sdk/client-ec2 against the loopback EC2 emulator.
 import { applyPlan } from '../../src/apply.js'
-import type { Ec2Api } from '../../src/aws/ec2.js'
-import { createEc2Api } from '../../src/aws/ec2.js'
 import { discoverRegion } from '../../src/discover.js'
-import type { Ownership } from '../../src/inventory.js'
 import { buildPlan } from '../../src/plan.js'
 import type { CidrsByScope } from '../../src/types.js'
 import { Ec2Emulator } from '../../dev/emulators/ec2.js'
 import type { GroupSnapshot } from '../../dev/emulators/ec2.js'
+import { DEFAULT_OWNERSHIP, regionClients } from '../helpers/sync-fixtures.js'
 
 const ACCOUNT = '123456789012'
 const emulator = new Ec2Emulator({ prefixListWeights: { 'pl-0b16': 58 } })
-const owner: Ownership = {
-  globalNameTag: 'cloudfront_g',
-  regionalNameTag: 'cloudfront_r',
-  autoUpdateTag: 'AutoUpdate',
-  protocolTag: 'Protocol',
-  protocolPorts: new Map([
-    ['http', 80],
-    ['https', 443]
-  ]),
-  ruleDescription: 'cloudfront-sg-sync'
-}
+const owner = DEFAULT_OWNERSHIP
 const tags = (name = 'cloudfront_g', protocol = 'https') => ({
   Name: name,
   AutoUpdate: 'true',
@@ -34,16 +22,7 @@ const wanted = (global4: string[], global6: string[] = []): CidrsByScope => ({
   regional: { ipv4: [], ipv6: [] }
 })
 
-let apis: Map<string, Ec2Api>
-// Accounts are told apart by access key; this test runs in the emulator's default account.
-const apiFor = (_account: string, region: string): Ec2Api => {
-  let api = apis.get(region)
-  if (!api) {
-    api = createEc2Api({ region, maxAttempts: 8 })
-    apis.set(region, api)
-  }
-  return api
-}
+let apiFor = regionClients(8)
 
 beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_EC2 = await emulator.start()
@@ -57,7 +36,7 @@ beforeEach(() => {
   emulator.reset()
   emulator.rulesPerGroupLimit = 60
   emulator.onStateChange = undefined
-  apis = new Map()
+  apiFor = regionClients(8)
 })
 
 const discover = (region: string, ruleLimit = 60) =>
@@ -96,11 +75,11 @@ describe('sync against the EC2 emulator', () => {
     expect([...ingressOn(a), ...ingressOn(b)].sort()).toEqual(
       [...nets(0, 100), '2600:9000::/28'].sort()
     )
-    // One authorize per group, then one CreateTags for the region recording the syncToken.
+    // One CreateTags for the region recording the syncToken first, then one authorize per group.
     expect(emulator.mutatingCalls().map(c => c.action)).toEqual([
+      'CreateTags',
       'AuthorizeSecurityGroupIngress',
-      'AuthorizeSecurityGroupIngress',
-      'CreateTags'
+      'AuthorizeSecurityGroupIngress'
     ])
     for (const id of [a, b]) {
       expect(emulator.getGroup(id)?.tags['cloudfront-sg-sync:sync-token']).toBe('1785000000')
@@ -178,7 +157,8 @@ describe('sync against the EC2 emulator', () => {
     })
     await apiFor(ACCOUNT, 'us-east-1').authorize(a, 443, { ipv4: [net(1)], ipv6: [] }, 'by hand')
     const result = await applyPlan(plan, apiFor, { ruleDescription: 'cloudfront-sg-sync' })
-    expect(result).toMatchObject({ rulesAdded: 2, failures: [] })
+    // All three planned rules are in place: the report counts the plan's change.
+    expect(result).toMatchObject({ rulesAdded: 3, failures: [] })
     expect(ingressOn(a)).toEqual(nets(0, 3))
     const codes = emulator.calls.filter(c => c.mutating).map(c => c.errorCode ?? 'ok')
     expect(codes).toEqual(['ok', 'InvalidPermission.Duplicate', 'ok'])
@@ -199,7 +179,7 @@ describe('sync against the EC2 emulator', () => {
     })
     await apiFor(ACCOUNT, 'us-east-1').revoke(a, 443, { ipv4: [net(2)], ipv6: [] })
     const result = await applyPlan(plan, apiFor, { ruleDescription: 'cloudfront-sg-sync' })
-    expect(result).toMatchObject({ rulesRemoved: 1, failures: [] })
+    expect(result).toMatchObject({ rulesRemoved: 2, failures: [] })
     expect(ingressOn(a)).toEqual([net(0)])
   })
 

@@ -1,18 +1,9 @@
 import type { SecurityGroup } from '@aws-sdk/client-ec2'
-import type { ManagedGroup, Ownership, SkippedGroup } from '../../src/inventory.js'
+import type { ManagedGroup, SkippedGroup } from '../../src/inventory.js'
 import { classifyGroup, isSkipped, referencedPrefixLists } from '../../src/inventory.js'
+import { DEFAULT_OWNERSHIP } from '../helpers/sync-fixtures.js'
 
-const owner: Ownership = {
-  globalNameTag: 'cloudfront_g',
-  regionalNameTag: 'cloudfront_r',
-  autoUpdateTag: 'AutoUpdate',
-  protocolTag: 'Protocol',
-  protocolPorts: new Map([
-    ['http', 80],
-    ['https', 443]
-  ]),
-  ruleDescription: 'cloudfront-sg-sync'
-}
+const owner = DEFAULT_OWNERSHIP
 
 function sg(tags: Record<string, string>, permissions: SecurityGroup['IpPermissions'] = []) {
   return {
