@@ -336,6 +336,19 @@ describe('two runs at once on the same groups', () => {
 describe('EC2 500s and dropped connections mid-apply', () => {
   const mutating = (s: Scenario, call: Ec2Call) => call.account === s.lane.account && call.mutating
 
+  /** Cuts the first attempt of every mutating call of the lane, before or after it takes effect. */
+  function dropFirstAttempt(s: Scenario, kind: 'drop' | 'drop-after'): Set<string> {
+    const dropped = new Set<string>()
+    aws.ec2.onRequest = call => {
+      if (!mutating(s, call)) return undefined
+      const key = `${call.action} ${call.params.GroupId ?? call.params['ResourceId.1']}`
+      if (dropped.has(key)) return undefined
+      dropped.add(key)
+      return { kind }
+    }
+    return dropped
+  }
+
   test('25% of calls answer 500 InternalError: the change converges in one run', async () => {
     const s = scenario('change')
     aws.ec2.faults = { errorRate: 0.25, seed: 5 }
@@ -377,14 +390,7 @@ describe('EC2 500s and dropped connections mid-apply', () => {
 
   test('the connection drops before each mutating call takes effect: retried, converges in one run', async () => {
     const s = scenario('change')
-    const dropped = new Set<string>()
-    aws.ec2.onRequest = call => {
-      if (!mutating(s, call)) return undefined
-      const key = `${call.action} ${call.params.GroupId ?? call.params['ResourceId.1']}`
-      if (dropped.has(key)) return undefined
-      dropped.add(key)
-      return { kind: 'drop' }
-    }
+    const dropped = dropFirstAttempt(s, 'drop')
     const run = await runLane(runner, s.lane, s.url)
     figures.dropBefore = { dropped: dropped.size, exit: run.exitCode }
     expect(dropped.size).toBeGreaterThanOrEqual(5)
@@ -396,14 +402,7 @@ describe('EC2 500s and dropped connections mid-apply', () => {
 
   test('the connection drops after each mutating call took effect: the retry meets Duplicate/NotFound, converges in one run', async () => {
     const s = scenario('change')
-    const dropped = new Set<string>()
-    aws.ec2.onRequest = call => {
-      if (!mutating(s, call)) return undefined
-      const key = `${call.action} ${call.params.GroupId ?? call.params['ResourceId.1']}`
-      if (dropped.has(key)) return undefined
-      dropped.add(key)
-      return { kind: 'drop-after' }
-    }
+    const dropped = dropFirstAttempt(s, 'drop-after')
     const from = aws.ec2.calls.length
     const run = await runLane(runner, s.lane, s.url)
     const codes = laneMutations(aws.ec2, s.lane, from)
@@ -420,14 +419,7 @@ describe('EC2 500s and dropped connections mid-apply', () => {
 
   test('the connection drops after each mutating call took effect: outputs and tags still tell the truth', async () => {
     const s = scenario('change')
-    const dropped = new Set<string>()
-    aws.ec2.onRequest = call => {
-      if (!mutating(s, call)) return undefined
-      const key = `${call.action} ${call.params.GroupId ?? call.params['ResourceId.1']}`
-      if (dropped.has(key)) return undefined
-      dropped.add(key)
-      return { kind: 'drop-after' }
-    }
+    dropFirstAttempt(s, 'drop-after')
     const run = await runLane(runner, s.lane, s.url)
     expect(run.exitCode).toBe(0)
     // What the change really did, pool by pool.
