@@ -145,3 +145,17 @@ export function parseOutputFile(text: string): Record<string, string> {
   }
   return outputs
 }
+
+/** The text of a run's ::error:: annotations, with the runner's command escaping undone. */
+export function errorText(run: ActionRun): string {
+  return run.annotations
+    .filter(line => line.startsWith('::error::'))
+    .map(line =>
+      line
+        .slice('::error::'.length)
+        .replace(/%0D/g, '\r')
+        .replace(/%0A/g, '\n')
+        .replace(/%25/g, '%')
+    )
+    .join('\n')
+}

@@ -8,8 +8,8 @@ import type { GroupSnapshot } from '../../dev/emulators/ec2.js'
 import { GitHubEmulator } from '../../dev/emulators/github.js'
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { RangesServer } from '../../dev/ranges-server.js'
-import { runAction } from '../../dev/run-action.js'
-import type { ActionRun, RunActionOptions } from '../../dev/run-action.js'
+import { errorText, runAction } from '../../dev/run-action.js'
+import type { RunActionOptions } from '../../dev/run-action.js'
 import { md5Hex } from '../../src/ranges/verify.js'
 
 const REPO = 'octo-org/edge'
@@ -100,20 +100,6 @@ const held = (groupId: string) => (aws.ec2.getGroup(groupId) as GroupSnapshot).i
 
 /** Requests to AWS of any kind since the last reset. */
 const awsCalls = () => aws.ec2.calls.length + aws.sts.calls.length + aws.quotas.calls.length
-
-/** The text of the run's ::error:: annotations, with the runner's escaping undone. */
-function errorText(result: ActionRun): string {
-  return result.annotations
-    .filter(line => line.startsWith('::error::'))
-    .map(line =>
-      line
-        .slice('::error::'.length)
-        .replace(/%0D/g, '\r')
-        .replace(/%0A/g, '\n')
-        .replace(/%25/g, '%')
-    )
-    .join('\n')
-}
 
 /** Open tracking issues: labelled and marked, as the action finds them. */
 const trackingIssues = () =>

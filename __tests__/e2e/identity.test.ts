@@ -12,7 +12,7 @@ import type { AwsEmulators } from '../../dev/emulators/aws.js'
 import type { GroupSnapshot } from '../../dev/emulators/ec2.js'
 import { generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { RangesServer } from '../../dev/ranges-server.js'
-import { runAction } from '../../dev/run-action.js'
+import { errorText, runAction } from '../../dev/run-action.js'
 import type { ActionRun, RunActionOptions } from '../../dev/run-action.js'
 
 const ACCOUNT_A = '111111111111'
@@ -73,20 +73,6 @@ async function run(
   })
   runs.push(result)
   return result
-}
-
-/** The text of the run's ::error:: annotations, with the runner's escaping undone. */
-function errorText(result: ActionRun): string {
-  return result.annotations
-    .filter(line => line.startsWith('::error::'))
-    .map(line =>
-      line
-        .slice('::error::'.length)
-        .replace(/%0D/g, '\r')
-        .replace(/%0A/g, '\n')
-        .replace(/%25/g, '%')
-    )
-    .join('\n')
 }
 
 function seedGroup(account: string, name = 'cloudfront_g', vpcId = 'vpc-1'): string {
