@@ -10,6 +10,8 @@ import {
   RevokeSecurityGroupIngressCommand
 } from '@aws-sdk/client-ec2'
 import type { EC2ClientConfig, Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
+import type { DeserializeMiddleware } from '@smithy/types'
+import { Readable } from 'node:stream'
 import type { IpFamily } from '../types.js'
 
 /** What the sync needs from EC2 in one region; small enough to fake in unit tests. */
@@ -44,6 +46,8 @@ const AWS_MANAGED_WEIGHTS: Record<string, number> = {
   'com.amazonaws.global.cloudfront.origin-facing': 55,
   'com.amazonaws.global.ipv6.cloudfront.origin-facing': 55
 }
+
+const EC2_XML_NAMESPACE = 'http://ec2.amazonaws.com/doc/2016-11-15/'
 
 // DescribeSecurityGroups accepts MaxResults 5-1000; the largest page means the fewest calls.
 const PAGE_SIZE = 1000
@@ -109,21 +113,21 @@ class SdkEc2Api implements Ec2Api {
     cidrs: Record<IpFamily, string[]>,
     description: string
   ): Promise<void> {
-    await this.client.send(
-      new AuthorizeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [permission(port, cidrs, description)]
-      })
-    )
+    const command = new AuthorizeSecurityGroupIngressCommand({
+      GroupId: groupId,
+      IpPermissions: [permission(port, cidrs, description)]
+    })
+    command.middlewareStack.add(skipEchoedRules('AuthorizeSecurityGroupIngress'), SKIP_ECHO)
+    await this.client.send(command)
   }
 
   async revoke(groupId: string, port: number, cidrs: Record<IpFamily, string[]>): Promise<void> {
-    await this.client.send(
-      new RevokeSecurityGroupIngressCommand({
-        GroupId: groupId,
-        IpPermissions: [permission(port, cidrs)]
-      })
-    )
+    const command = new RevokeSecurityGroupIngressCommand({
+      GroupId: groupId,
+      IpPermissions: [permission(port, cidrs)]
+    })
+    command.middlewareStack.add(skipEchoedRules('RevokeSecurityGroupIngress'), SKIP_ECHO)
+    await this.client.send(command)
   }
 
   async tag(groupIds: string[], key: string, value: string): Promise<void> {
@@ -136,6 +140,31 @@ class SdkEc2Api implements Ec2Api {
         })
       )
     }
+  }
+}
+
+// Inside the SDK's deserializer (same step, lower priority), so it sees EC2's raw answer; retries
+// and error parsing are untouched because only a 200 answer is replaced.
+const SKIP_ECHO = { step: 'deserialize', priority: 'low', name: 'skipEchoedRules' } as const
+
+/**
+ * A successful authorize or revoke answers with every rule it created or removed, which the sync
+ * never reads. Drain that body unparsed and give the SDK EC2's bare success answer instead: at
+ * organisation scale those answers are most of the memory and CPU a run spends (BENCHMARKS.md).
+ */
+function skipEchoedRules<Input extends object, Output extends object>(
+  action: string
+): DeserializeMiddleware<Input, Output> {
+  return next => async args => {
+    const result = await next(args)
+    const response = result.response as { statusCode?: number; body?: unknown }
+    if (response.statusCode === 200 && response.body instanceof Readable) {
+      response.body.resume()
+      response.body = Readable.from([
+        `<${action}Response xmlns="${EC2_XML_NAMESPACE}"><return>true</return></${action}Response>`
+      ])
+    }
+    return result
   }
 }
 
