@@ -4,6 +4,7 @@
 import type { IdentityConfig } from './aws/identity.js'
 import { ConfigError, splitList } from './input.js'
 import { parseIdentityInputs } from './aws/identity.js'
+import { MAX_RULES_PER_GROUP } from './aws/quotas.js'
 import { isLoopbackHostname } from './ranges/fetch.js'
 import { parseIssueLabel } from './report/issue.js'
 import { parseDispatchEventTypes, parseTrigger } from './trigger.js'
@@ -61,7 +62,6 @@ const MD5 = /^[0-9a-f]{32}$/
 // EC2 tag limits: keys up to 128 characters, values up to 256, and the aws: prefix is reserved.
 const TAG_KEY_MAX = 128
 const TAG_VALUE_MAX = 256
-export const MAX_RULES_PER_GROUP_LIMIT = 1000
 
 export function parseConfig(
   read: InputReader,
@@ -247,10 +247,10 @@ function parseRuleCapacity(value: string): number | 'auto' {
     throw invalid(
       'max-rules-per-group',
       value,
-      `'auto' (the account's quota L-0EA8095F) or a whole number from 1 to ${MAX_RULES_PER_GROUP_LIMIT}`
+      `'auto' (the account's quota L-0EA8095F) or a whole number from 1 to ${MAX_RULES_PER_GROUP}`
     )
   }
-  return parseInteger('max-rules-per-group', value, 1, MAX_RULES_PER_GROUP_LIMIT)
+  return parseInteger('max-rules-per-group', value, 1, MAX_RULES_PER_GROUP)
 }
 
 function parsePercent(value: string): number {

@@ -27,10 +27,6 @@ export class CidrError extends Error {
 
 const BITS: Record<IpFamily, number> = { ipv4: 32, ipv6: 128 }
 
-export function familyBits(family: IpFamily): number {
-  return BITS[family]
-}
-
 const DECIMAL = /^(?:0|[1-9][0-9]{0,2})$/
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/
 
@@ -207,10 +203,6 @@ export function parseCidr(text: string, label?: string): Cidr {
   const result = tryParseCidr(text)
   if (!result.ok) throw new CidrError(String(text), result.reason, label)
   return result.cidr
-}
-
-export function isValidCidr(text: string): boolean {
-  return tryParseCidr(text).ok
 }
 
 function formatIpv6(value: bigint): string {

@@ -254,10 +254,3 @@ export function parseIpRanges(body: string | Uint8Array): IpRangesDocument {
   )
   return { syncToken, createDate, prefixes, ipv6_prefixes: ipv6Prefixes }
 }
-
-/** `createDate` (YYYY-MM-DD-hh-mm-ss, UTC) as an ISO 8601 string. */
-export function createDateToIso(createDate: string): string {
-  const m = CREATE_DATE.exec(createDate)
-  if (!m) return createDate
-  return `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`
-}
