@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { downloadIpRanges, type DownloadOptions } from '../../src/ranges/fetch.js'
 import { loadRangeSet } from '../../src/ranges/index.js'
-import { RangesError } from '../../src/ranges/parse.js'
 import { md5Hex } from '../../src/ranges/verify.js'
+import { asyncRefusal as refusal } from '../helpers/ranges.js'
 
 type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void
 
@@ -52,16 +52,6 @@ const fast = (over: DownloadOptions = {}): DownloadOptions => ({
 beforeEach(() => {
   sleeps.length = 0
 })
-
-async function refusal(promise: Promise<unknown>): Promise<RangesError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(RangesError)
-    return error as RangesError
-  }
-  throw new Error('expected a RangesError')
-}
 
 const json = (body: string) => (_req: IncomingMessage, res: ServerResponse) => {
   res.writeHead(200, { 'content-type': 'application/json' }).end(body)

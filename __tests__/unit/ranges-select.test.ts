@@ -1,7 +1,8 @@
 import { deriveIpRanges, generateIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { mergeCidrs } from '../../src/ranges/cidr.js'
-import { type IpRangesDocument, RangesError } from '../../src/ranges/parse.js'
+import type { IpRangesDocument } from '../../src/ranges/parse.js'
 import { listServices, selectRanges } from '../../src/ranges/select.js'
+import { refusal } from '../helpers/ranges.js'
 
 const v4 = (ip_prefix: string, region: string, service = 'CLOUDFRONT') => ({
   ip_prefix,
@@ -102,16 +103,6 @@ describe('selectRanges', () => {
   it('lists the services of a document', () => {
     expect(listServices(DOC)).toEqual(['AMAZON', 'CLOUDFRONT', 'EC2', 'ROUTE53'])
   })
-
-  const refusal = (fn: () => unknown): RangesError => {
-    try {
-      fn()
-    } catch (error) {
-      expect(error).toBeInstanceOf(RangesError)
-      return error as RangesError
-    }
-    throw new Error('expected a RangesError')
-  }
 
   it('refuses a service the document does not list, naming those it does', () => {
     const error = refusal(() =>

@@ -2,6 +2,7 @@ import { deriveIpRanges, generateIpRanges, serializeIpRanges } from '../../dev/i
 import { parseIpRanges, RangesError } from '../../src/ranges/parse.js'
 import { checkNotStale, md5Hex, verifyDownload } from '../../src/ranges/verify.js'
 import type { Notification } from '../../src/types.js'
+import { refusal } from '../helpers/ranges.js'
 
 // Two consecutive publications, serialised exactly as AWS serves them.
 const v1 = generateIpRanges({ seed: 21, syncToken: '1785186425', otherServicesScale: 0.05 })
@@ -12,16 +13,6 @@ const md5v1 = md5Hex(bytes1)
 const md5v2 = md5Hex(bytes2)
 const doc1 = parseIpRanges(bytes1)
 const doc2 = parseIpRanges(bytes2)
-
-const refusal = (fn: () => unknown): RangesError => {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(RangesError)
-    return error as RangesError
-  }
-  throw new Error('expected a RangesError')
-}
 
 describe('md5Hex', () => {
   it.each([
