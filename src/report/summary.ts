@@ -26,28 +26,57 @@ export interface RunReport {
 }
 
 const TITLE = '## CloudFront security group sync'
-// Job summaries are capped at 1 MiB per step; keep well below it whatever the plan's size.
-const MAX_LISTED_CIDRS = 400
+// GitHub drops a step summary over 1 MiB whole ("$GITHUB_STEP_SUMMARY upload aborted, supports
+// content up to a size of 1024k") and annotates the step with an error. An organisation-wide
+// first sync lists ~30k CIDRs (1.4 MB), so the summary is rendered to a byte budget below that.
+export const SUMMARY_BUDGET_BYTES = 900 * 1024
+// CIDRs listed in the whole summary (~45 bytes each); the plan file has every one.
+const MAX_LISTED_CIDRS = 1000
+const MAX_SKIPPED_ROWS = 200
+const PLAN_FILE_HINT = 'the plan file (`plan-file` output) has the full plan'
 
-export function renderSummary(report: RunReport): string {
-  const lines = [TITLE, '', statusLine(report), '']
-  if (report.error) lines.push('```text', report.error, '```', '')
+export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BYTES): string {
+  const head = [TITLE, '', statusLine(report), '']
+  if (report.error) head.push('```text', report.error, '```', '')
   for (const problem of report.plan?.problems ?? [])
-    lines.push(`> [!CAUTION]`, `> ${problem.message}`, '')
-  for (const notice of report.notices) lines.push(`> [!NOTE]`, `> ${notice}`, '')
-  for (const warning of report.warnings ?? []) lines.push(`> [!WARNING]`, `> ${warning}`, '')
-  if (report.source) lines.push(...sourceTable(report), '')
+    head.push(`> [!CAUTION]`, `> ${problem.message}`, '')
+  for (const notice of report.notices) head.push(`> [!NOTE]`, `> ${notice}`, '')
+  for (const warning of report.warnings ?? []) head.push(`> [!WARNING]`, `> ${warning}`, '')
+  if (report.source) head.push(...sourceTable(report), '')
   for (const held of report.plan?.heldBack ?? []) {
-    lines.push(
+    head.push(
       '> [!NOTE]',
       `> ${held.id} left as it is: ${held.groupId} already holds newer ranges (syncToken ` +
         `${held.recordedSyncToken}).`,
       ''
     )
   }
-  for (const pool of report.plan?.pools ?? []) lines.push(...poolSection(pool, report), '')
-  if (report.skipped.length > 0) lines.push(...skippedTable(report.skipped), '')
-  return lines.join('\n')
+  const tail = report.skipped.length > 0 ? [...skippedTable(report.skipped), ''] : []
+
+  // Pools in plan order while they fit, keeping room for the skipped table and the closing note.
+  const reserve = byteLength(tail) + 512
+  let used = byteLength(head)
+  const body: string[] = []
+  const listing = { left: MAX_LISTED_CIDRS }
+  const pools = report.plan?.pools ?? []
+  let shown = 0
+  for (const pool of pools) {
+    const section = [...poolSection(pool, report, listing), '']
+    const size = byteLength(section)
+    if (used + size + reserve > budgetBytes) break
+    body.push(...section)
+    used += size
+    shown += 1
+  }
+  if (shown < pools.length) {
+    body.push(
+      '> [!NOTE]',
+      `> ${pools.length - shown} more pool(s) are not shown: a job summary is limited to 1 MiB; ` +
+        `${PLAN_FILE_HINT}.`,
+      ''
+    )
+  }
+  return clamp([...head, ...body, ...tail].join('\n'), budgetBytes)
 }
 
 export function statusLine(report: RunReport): string {
@@ -94,7 +123,7 @@ function sourceTable(report: RunReport): string[] {
   ]
 }
 
-function poolSection(pool: Pool, report: RunReport): string[] {
+function poolSection(pool: Pool, report: RunReport, listing: { left: number }): string[] {
   const families = report.families
   const lines = [
     `### ${pool.account} · ${pool.region} · ${pool.vpcId} · ${pool.scope} · tcp/${pool.port}`,
@@ -115,36 +144,57 @@ function poolSection(pool: Pool, report: RunReport): string[] {
     pool.groups.flatMap(g => families.flatMap(f => pick(g, f).map(c => `${c} (${g.groupId})`)))
   const added = listed((g, f) => g.add[f])
   const removed = listed((g, f) => g.remove[f].map(rule => rule.cidr))
-  if (added.length > 0) lines.push('', ...details(`CIDRs added (${added.length})`, added))
-  if (removed.length > 0) lines.push('', ...details(`CIDRs removed (${removed.length})`, removed))
+  if (added.length > 0) lines.push('', ...details('CIDRs added', added, listing))
+  if (removed.length > 0) lines.push('', ...details('CIDRs removed', removed, listing))
   return lines
 }
 
-function details(summary: string, items: string[]): string[] {
-  const shown = items.slice(0, MAX_LISTED_CIDRS)
+function details(title: string, items: string[], listing: { left: number }): string[] {
+  const shown = items.slice(0, Math.max(0, listing.left))
+  listing.left -= shown.length
+  const heading = `${title} (${items.length})`
+  if (shown.length === 0) return [`${heading}: not listed here; ${PLAN_FILE_HINT}.`]
   const more = items.length - shown.length
   return [
     '<details>',
-    `<summary>${summary}</summary>`,
+    `<summary>${heading}</summary>`,
     '',
     '```text',
     ...shown,
-    ...(more > 0 ? [`… and ${more} more (see the plan file)`] : []),
+    ...(more > 0 ? [`… and ${more} more (${PLAN_FILE_HINT})`] : []),
     '```',
     '</details>'
   ]
 }
 
 function skippedTable(skipped: SkippedGroup[]): string[] {
+  const shown = skipped.slice(0, MAX_SKIPPED_ROWS)
   return [
     '### Groups left alone',
     '',
     '| Region | Group | Reason |',
     '| --- | --- | --- |',
-    ...skipped.map(
+    ...shown.map(
       s => `| ${s.region} | ${s.groupId} ${escapeCell(s.groupName)} | ${escapeCell(s.reason)} |`
-    )
+    ),
+    ...(skipped.length > shown.length
+      ? ['', `… and ${skipped.length - shown.length} more; ${PLAN_FILE_HINT}.`]
+      : [])
   ]
+}
+
+function byteLength(lines: string[]): number {
+  return lines.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0)
+}
+
+/** Last resort (an enormous error or problem list): cut at a line within the budget, and say so. */
+function clamp(markdown: string, budgetBytes: number): string {
+  if (Buffer.byteLength(markdown) <= budgetBytes) return markdown
+  const note = `\n\n… summary cut at ${Math.floor(budgetBytes / 1024)} KiB; ${PLAN_FILE_HINT}.\n`
+  const room = budgetBytes - Buffer.byteLength(note)
+  const cut = Buffer.from(markdown).subarray(0, Math.max(0, room)).toString('utf8')
+  // A multi-byte character split by the cut decodes to U+FFFD; drop the partial last line.
+  return `${cut.slice(0, Math.max(0, cut.lastIndexOf('\n')))}${note}`
 }
 
 function escapeCell(text: string): string {
