@@ -2,7 +2,7 @@
 // revoke. Pure and deterministic. Everything that could make a run unsafe (not enough rule slots,
 // too many removals) is decided here, so it stops the run before the first mutation.
 import type { ManagedGroup, ManagedRule } from './inventory.js'
-import { cidrContains, compareCidrs, mergeCidrs } from './ranges/cidr.js'
+import { cidrContains, mergeCidrs, sortCidrTexts } from './ranges/cidr.js'
 import type { CidrsByScope, IpFamily, Scope } from './types.js'
 import { SCOPES } from './types.js'
 
@@ -90,16 +90,25 @@ export function buildPlan(
   const byPool = new Map<string, ManagedGroup[]>()
   for (const group of [...groups].sort((a, b) => compareText(a.groupId, b.groupId))) {
     const id = poolId(group)
-    byPool.set(id, [...(byPool.get(id) ?? []), group])
+    const members = byPool.get(id)
+    if (members) members.push(group)
+    else byPool.set(id, [group])
   }
 
-  // The exact union of each scope's wanted ranges, computed once: it tells which revocations
-  // drop an address that is still wanted (no early revoke) or no longer wanted (removal guard).
+  // Per scope, computed once: the exact union of the wanted ranges, which tells whether a
+  // revocation drops an address still wanted (no early revoke) or no longer wanted (removal
+  // guard); and the wanted ranges sorted. Each group's additions are taken from the sorted list in
+  // order, so they come out sorted without parsing every CIDR again per group.
   const covering = {} as Record<Scope, Record<IpFamily, string[]>>
+  const sorted = {} as Record<Scope, Record<IpFamily, string[]>>
   for (const scope of SCOPES) {
     covering[scope] = {
       ipv4: mergeCidrs(desired[scope].ipv4),
       ipv6: mergeCidrs(desired[scope].ipv6)
+    }
+    sorted[scope] = {
+      ipv4: sortCidrTexts(desired[scope].ipv4),
+      ipv6: sortCidrTexts(desired[scope].ipv6)
     }
   }
 
@@ -116,12 +125,11 @@ export function buildPlan(
       heldBack.push({ id, groupId: newer.groupId, recordedSyncToken: newer.syncToken })
       continue
     }
-    pools.push(
-      planPool(id, desired[first.scope], covering[first.scope], members, options, problems)
-    )
+    pools.push(planPool(id, sorted[first.scope], covering[first.scope], members, options, problems))
   }
 
-  const planned = groups.filter(group => pools.some(pool => pool.id === poolId(group)))
+  const plannedIds = new Set(pools.map(pool => pool.id))
+  const planned = groups.filter(group => plannedIds.has(poolId(group)))
   const totals = summarise(pools, planned, covering, options.families)
   const guard = removalGuard(totals, options.maxRemovalsPercent)
   if (guard) problems.push(guard)
@@ -246,9 +254,6 @@ function planPool(
     }
   }
 
-  for (const change of changes) {
-    for (const family of options.families) change.add[family].sort(compareCidrs)
-  }
   const desired = emptyFamilies<string[]>(() => [])
   for (const family of options.families) desired[family] = [...desiredForScope[family]]
   return {

@@ -258,6 +258,14 @@ export function compareCidrs(a: Cidr | string, b: Cidr | string): number {
   return x.prefixLength - y.prefixLength
 }
 
+/** CIDR texts in `compareCidrs` order, each parsed once (a comparator on texts parses per call). */
+export function sortCidrTexts(texts: readonly string[]): string[] {
+  return texts
+    .map(text => ({ text, cidr: parseCidr(text) }))
+    .sort((a, b) => compareCidrs(a.cidr, b.cidr))
+    .map(entry => entry.text)
+}
+
 /** First and last address covered. */
 export function cidrRange(cidr: Cidr): { first: bigint; last: bigint } {
   const size = 1n << BigInt(BITS[cidr.family] - cidr.prefixLength)
