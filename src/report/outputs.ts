@@ -91,6 +91,6 @@ export function writePlanFile(report: RunReport, env: NodeJS.ProcessEnv): string
     applied: report.applied ?? null,
     error: report.error ?? null
   }
-  writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`)
+  writeFileSync(path, `${JSON.stringify(document)}\n`)
   return path
 }
