@@ -10,6 +10,7 @@ import type { Metafile } from 'esbuild'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { pureSchemas } from './pure-schemas.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -38,6 +39,7 @@ async function bundle(target: keyof typeof TARGETS): Promise<void> {
     minify: true,
     legalComments: 'none',
     banner: { js: REQUIRE_SHIM },
+    plugins: [pureSchemas],
     metafile: true,
     logLevel: 'warning'
   })
