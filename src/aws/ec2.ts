@@ -10,9 +10,8 @@ import {
   RevokeSecurityGroupIngressCommand
 } from '@aws-sdk/client-ec2'
 import type { EC2ClientConfig, Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
-import type { DeserializeMiddleware } from '@smithy/types'
-import { Readable } from 'node:stream'
 import type { IpFamily } from '../types.js'
+import { useLeanAnswers } from './lean-answers.js'
 
 /** What the sync needs from EC2 in one region; small enough to fake in unit tests. */
 export interface Ec2Api {
@@ -57,12 +56,12 @@ export function createEc2Api(options: Ec2ClientOptions): Ec2Api {
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     // Resolve each command's middleware stack once instead of on every call (the SDK's documented
     // opt-in; it ignores stack changes made after the first call, and this client makes none: its
-    // one custom middleware is added below). Saves CPU and garbage on hundreds of calls.
+    // custom middleware is added below). Saves CPU and garbage on hundreds of calls.
     cacheMiddleware: true,
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
   })
-  client.middlewareStack.add(skipEchoedRules(), SKIP_ECHO)
+  useLeanAnswers(client.middlewareStack)
   return new SdkEc2Api(client)
 }
 
@@ -141,37 +140,6 @@ class SdkEc2Api implements Ec2Api {
         })
       )
     }
-  }
-}
-
-// Inside the SDK's deserializer (same step, lower priority), so it sees EC2's raw answer; retries
-// and error parsing are untouched because only a 200 answer is replaced.
-const SKIP_ECHO = { step: 'deserialize', priority: 'low', name: 'skipEchoedRules' } as const
-const ECHOING_COMMANDS = new Set([
-  'AuthorizeSecurityGroupIngressCommand',
-  'RevokeSecurityGroupIngressCommand'
-])
-
-/**
- * A successful authorize or revoke answers with every rule it created or removed, which the sync
- * never reads. Drain that body unparsed and hand the SDK an empty one, which it does not parse
- * either: at organisation scale those answers are most of the memory and CPU a run would spend
- * (BENCHMARKS.md). Revoke's `UnknownIpPermissions` is dropped with it; a rule that was already
- * gone is what the sync wanted.
- */
-function skipEchoedRules<Input extends object, Output extends object>(): DeserializeMiddleware<
-  Input,
-  Output
-> {
-  return (next, context) => async args => {
-    const result = await next(args)
-    if (!ECHOING_COMMANDS.has(context.commandName ?? '')) return result
-    const response = result.response as { statusCode?: number; body?: unknown }
-    if (response.statusCode === 200 && response.body instanceof Readable) {
-      response.body.resume()
-      response.body = Readable.from([])
-    }
-    return result
   }
 }
 
