@@ -300,11 +300,15 @@ describe('two runs at once on the same groups', () => {
       let second: Promise<LaneRun> | undefined
       let secondRead = -1
       let slowed = 0
+      const firstDone = () =>
+        aws.ec2.calls.filter(c => c.accessKeyId === s.lane.accessKeyId && c.mutating && c.ok).length
       aws.ec2.onRequest = async call => {
         if (call.accessKeyId === other.accessKeyId && call.action === 'DescribeSecurityGroups') {
-          secondRead = aws.ec2.calls.filter(
-            c => c.accessKeyId === s.lane.accessKeyId && c.mutating && c.ok
-          ).length
+          // Held until the first run's first change has landed, however fast the second started.
+          for (let waited = 0; firstDone() === 0 && waited < 10_000; waited += 10) {
+            await new Promise(resolve => setTimeout(resolve, 10))
+          }
+          secondRead = firstDone()
         }
         if (call.accessKeyId !== s.lane.accessKeyId || !call.mutating) return undefined
         second ??= runLane(runner, other, s.url)
