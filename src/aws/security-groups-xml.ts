@@ -146,8 +146,8 @@ function decodeText(raw: string): string {
 }
 
 /**
- * Elements and their text only. Text is kept for elements without children (EC2 has no mixed
- * content); whitespace between elements is skipped without being copied.
+ * Elements and their text only. An element's text is what stands before its first child (so a
+ * leaf's whole text); after that only white space may follow, as EC2 has no mixed content.
  */
 function parseXml(xml: string): XmlElement {
   const top: XmlElement = { name: '', children: [], text: '' }
