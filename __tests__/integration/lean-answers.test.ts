@@ -2,12 +2,12 @@
 // ones a plain SDK client reads, page by page, and authorize/revoke still fail the SDK's way.
 import { EC2Client, paginateDescribeSecurityGroups } from '@aws-sdk/client-ec2'
 import type { Filter, SecurityGroup } from '@aws-sdk/client-ec2'
-import { Readable } from 'node:stream'
 import { createEc2Api } from '../../src/aws/ec2.js'
 import { readSecurityGroupsPage } from '../../src/aws/security-groups-xml.js'
 import { Ec2Emulator } from '../../dev/emulators/ec2.js'
 import type { SeedRule } from '../../dev/emulators/ec2.js'
 import { seededRandom } from '../../dev/random.js'
+import { bodyRecorder } from '../helpers/raw-bodies.js'
 
 const emulator = new Ec2Emulator()
 const REGION = 'eu-west-1'
@@ -106,15 +106,7 @@ async function viaPlainSdk(
   const client = new EC2Client({ region: REGION, endpoint, credentials: KEYS, maxAttempts: 1 })
   const raw: string[] = []
   client.middlewareStack.add(
-    next => async args => {
-      const result = await next(args)
-      const response = result.response as { body: Readable }
-      const chunks: Buffer[] = []
-      for await (const chunk of response.body) chunks.push(chunk as Buffer)
-      raw.push(Buffer.concat(chunks).toString('utf8'))
-      response.body = Readable.from(chunks)
-      return result
-    },
+    bodyRecorder(body => raw.push(body.toString('utf8'))),
     { step: 'deserialize', priority: 'low' }
   )
   const pages: { xml: string; groups: SecurityGroup[] }[] = []

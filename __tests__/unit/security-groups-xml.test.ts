@@ -1,15 +1,11 @@
 // The lean DescribeSecurityGroups reader against the SDK's own deserializer: for every answer the
 // SDK reads, the reader must build exactly the SDK's objects, or refuse (and the SDK reads it).
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2'
-import type {
-  DescribeSecurityGroupsCommandOutput,
-  ServiceInputTypes,
-  ServiceOutputTypes
-} from '@aws-sdk/client-ec2'
-import type { DeserializeMiddleware } from '@smithy/types'
+import type { DescribeSecurityGroupsCommandOutput } from '@aws-sdk/client-ec2'
 import { Readable } from 'node:stream'
 import { useLeanAnswers } from '../../src/aws/lean-answers.js'
 import { readSecurityGroupsPage } from '../../src/aws/security-groups-xml.js'
+import { bodyRecorder } from '../helpers/raw-bodies.js'
 
 /**
  * An EC2 client whose every call gets `xml` back with HTTP 200; nothing leaves the process.
@@ -39,21 +35,14 @@ function clientAnswering(
     }
   })
   if (lean) useLeanAnswers(client.middlewareStack)
-  const observe: DeserializeMiddleware<ServiceInputTypes, ServiceOutputTypes> =
-    next => async args => {
-      const result = await next(args)
-      const response = result.response as { body: Readable }
-      const chunks: Buffer[] = []
-      for await (const chunk of response.body) chunks.push(chunk as Buffer)
-      sdkParsed.push(Buffer.concat(chunks).length)
-      response.body = Readable.from(chunks)
-      return result
+  client.middlewareStack.addRelativeTo(
+    bodyRecorder(body => sdkParsed.push(body.length)),
+    {
+      relation: 'after',
+      toMiddleware: 'deserializerMiddleware',
+      name: 'observeSdkBody'
     }
-  client.middlewareStack.addRelativeTo(observe, {
-    relation: 'after',
-    toMiddleware: 'deserializerMiddleware',
-    name: 'observeSdkBody'
-  })
+  )
   return { client, calls: () => calls, sdkParsed }
 }
 
