@@ -220,6 +220,37 @@ describe.each(ORDERS)('EC2 checks %s', order => {
     )
   })
 
+  test('one of the batch present and a foreign rule took a slot: the rest once more, then only the rest failed', async () => {
+    const group = seedGroup()
+    let edited = false
+    emulator.onRequest = call => {
+      if (call.action !== 'AuthorizeSecurityGroupIngress' || edited) return undefined
+      edited = true
+      emulator.rulesPerGroupLimit = LIMIT + 1
+      emulator.addIngress(group, [
+        { protocol: 'tcp', fromPort: 443, toPort: 443, cidr: net(7), description: DESCRIPTION },
+        { protocol: 'tcp', fromPort: 8080, toPort: 8080, cidr: '198.51.100.0/24' }
+      ])
+      emulator.rulesPerGroupLimit = LIMIT
+      return undefined
+    }
+    const { result, calls } = await sync(NEW)
+    const firstError =
+      order === 'quota-first' ? 'RulesPerSecurityGroupLimitExceeded' : 'InvalidPermission.Duplicate'
+    expect(outcomes(calls)).toEqual([
+      `AuthorizeIngress ${firstError}`,
+      'DescribeSecurityGroups ok',
+      'AuthorizeIngress RulesPerSecurityGroupLimitExceeded',
+      'DescribeSecurityGroups ok'
+    ])
+    expect(result.rulesAdded).toBe(1)
+    expect(result.failures[0]).toMatch(
+      /3 of 4 rules not added: RulesPerSecurityGroupLimitExceeded: the group has fewer free rule slots/
+    )
+    expect(result.failures[0]).toMatch(/revokes postponed/)
+    expect(calls.some(c => c.action === 'RevokeSecurityGroupIngress')).toBe(false)
+  })
+
   test('an authorize denied outright: failed with the permission explanation, the revokes wait', async () => {
     seedGroup()
     intercept('AuthorizeSecurityGroupIngress', [
