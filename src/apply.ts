@@ -1,12 +1,15 @@
 // Executes a Plan. Regions run concurrently; in each pool every authorize runs before any revoke,
-// so a wanted address is never absent. One call per group and direction. Races with other writers
-// (InvalidPermission.Duplicate / .NotFound) are settled by re-reading the group and retrying once.
+// so a wanted address is never absent. One call per group and direction. After any error the
+// group is read once and what is already in place counts as done (./settle.ts): a lost answer or a
+// race with another writer is not a failure.
 import type { Ec2Api } from './aws/ec2.js'
 import { errorCode, explainEc2Error } from './aws/ec2.js'
 import type { ManagedRule } from './inventory.js'
 import { SYNC_TOKEN_TAG } from './inventory.js'
 import { canonicalCidr } from './ranges/cidr.js'
 import type { GroupChange, Plan, Pool } from './plan.js'
+import type { Families, PresentCidrs, Settlement } from './settle.js'
+import { partialFailure, settleAuthorize, settleRevoke } from './settle.js'
 import type { IpFamily } from './types.js'
 import { IP_FAMILIES } from './types.js'
 
@@ -89,14 +92,12 @@ async function applyPool(
   }
   const step = async (
     change: GroupChange,
-    work: () => Promise<number>,
+    work: () => Promise<Settled>,
     field: 'added' | 'removed'
   ) => {
-    try {
-      outcomeOf(change)[field] += await work()
-    } catch (error) {
-      fail(change, explainEc2Error(error))
-    }
+    const settled = await work()
+    outcomeOf(change)[field] += settled.done
+    if (settled.error) fail(change, settled.error)
   }
 
   // Obsolete rules of full groups go first; the planner allows it only where no wanted address is lost.
@@ -168,42 +169,89 @@ async function recordSyncToken(
   }
 }
 
-async function authorize(api: Ec2Api, change: GroupChange, description: string): Promise<number> {
-  const wanted = change.add
-  try {
-    await api.authorize(change.groupId, change.port, wanted, description)
-    return count(wanted)
-  } catch (error) {
-    if (errorCode(error) !== 'InvalidPermission.Duplicate') throw error
-  }
-  // EC2 rejects the whole request when any one rule exists already (someone else added it since
-  // we read the group): add only what is still missing.
-  // The rules are all there now (an earlier attempt whose answer was lost may have added them):
-  // the change the plan asked for is made either way.
-  const present = await portCidrs(api, change)
-  const missing = mapFamilies(wanted, cidrs =>
-    cidrs.filter(cidr => !present[familyOf(cidr)].has(cidr))
-  )
-  if (count(missing) > 0) await api.authorize(change.groupId, change.port, missing, description)
-  return count(wanted)
+/** How much of a group's batch is in place, and why the rest is not. */
+interface Settled {
+  done: number
+  error?: string
 }
 
-async function revoke(api: Ec2Api, change: GroupChange): Promise<number> {
-  const raw = mapFamilies(change.remove, rules => rules.map(rule => rule.raw))
-  try {
-    await api.revoke(change.groupId, change.port, raw)
-    return count(raw)
-  } catch (error) {
-    if (errorCode(error) !== 'InvalidPermission.NotFound') throw error
+// The batch as planned, then at most once more what is still left (see ./settle.ts).
+const SENDS = 2
+
+async function authorize(api: Ec2Api, change: GroupChange, description: string): Promise<Settled> {
+  return sendSettled(api, change, {
+    batch: change.add,
+    verb: 'added',
+    send: cidrs => api.authorize(change.groupId, change.port, cidrs, description),
+    settle: settleAuthorize
+  })
+}
+
+async function revoke(api: Ec2Api, change: GroupChange): Promise<Settled> {
+  return sendSettled(api, change, {
+    batch: change.remove,
+    verb: 'revoked',
+    send: rules =>
+      api.revoke(
+        change.groupId,
+        change.port,
+        mapFamilies(rules, list => list.map((rule: ManagedRule) => rule.raw))
+      ),
+    settle: settleRevoke
+  })
+}
+
+interface Sending<T> {
+  batch: Families<T>
+  verb: string
+  send: (items: Families<T>) => Promise<void>
+  settle: (
+    items: Families<T>,
+    present: PresentCidrs,
+    code: string | undefined,
+    mayRetry: boolean
+  ) => Settlement<T>
+}
+
+/**
+ * Sends the batch; after any error reads the group once and lets it decide: done, the rest once
+ * more, or failed. The report counts the plan's change when it is made, whoever made part of it.
+ * No call beyond the batch's own unless there is an error.
+ */
+async function sendSettled<T>(
+  api: Ec2Api,
+  change: GroupChange,
+  sending: Sending<T>
+): Promise<Settled> {
+  const total = count(sending.batch)
+  let pending = sending.batch
+  for (let sent = 1; ; sent++) {
+    try {
+      await sending.send(pending)
+      return { done: total }
+    } catch (error) {
+      let present: PresentCidrs
+      try {
+        present = await portCidrs(api, change)
+      } catch (readError) {
+        // Nothing can be claimed done without seeing the group.
+        const reason =
+          `${explainEc2Error(error)} (reading the group again to check failed too: ` +
+          `${explainEc2Error(readError)})`
+        return { done: total - count(pending), error: reason }
+      }
+      const settled = sending.settle(pending, present, errorCode(error), sent < SENDS)
+      if (settled.verdict === 'done') return { done: total }
+      const left = count(settled.left)
+      if (settled.verdict === 'fail') {
+        return {
+          done: total - left,
+          error: partialFailure(sending.verb, left, total, explainEc2Error(error))
+        }
+      }
+      pending = settled.left
+    }
   }
-  // Some rule is already gone (removed by hand, by a concurrent run, or by an earlier attempt
-  // whose answer was lost): revoke what remains; the plan's change is made either way.
-  const present = await portCidrs(api, change)
-  const remaining = mapFamilies(change.remove, rules =>
-    rules.filter((rule: ManagedRule) => present[familyOf(rule.cidr)].has(rule.cidr)).map(r => r.raw)
-  )
-  if (count(remaining) > 0) await api.revoke(change.groupId, change.port, remaining)
-  return count(raw)
 }
 
 /** The CIDRs the group allows on tcp/port right now, canonical, whoever owns the rules. */
@@ -225,10 +273,6 @@ function canonical(cidr: string | undefined): string {
   } catch {
     return cidr ?? ''
   }
-}
-
-function familyOf(cidr: string): IpFamily {
-  return cidr.includes(':') ? 'ipv6' : 'ipv4'
 }
 
 function mapFamilies<T, U>(

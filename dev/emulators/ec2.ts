@@ -160,7 +160,16 @@ export interface Ec2EmulatorOptions {
   faults?: FaultConfig
   /** Seed of the id generator (group and rule ids are deterministic per seed). */
   seed?: number
+  /**
+   * Which check an authorize meets first when it both repeats an existing rule and, counting the
+   * repeat again, exceeds the quota. EC2 does not document the order, so tests run both. Default
+   * 'duplicate-first' (InvalidPermission.Duplicate); 'quota-first' answers
+   * RulesPerSecurityGroupLimitExceeded.
+   */
+  authorizeCheckOrder?: AuthorizeCheckOrder
 }
+
+export type AuthorizeCheckOrder = 'duplicate-first' | 'quota-first'
 
 export type StateChangeListener = (snapshot: GroupSnapshot[], call?: Ec2Call) => void
 
@@ -460,7 +469,11 @@ export class Ec2Emulator {
   private readonly opts: Required<
     Pick<
       Ec2EmulatorOptions,
-      'rulesPerGroupLimit' | 'defaultAccount' | 'canonicalizeCidrs' | 'defaultVpcId'
+      | 'rulesPerGroupLimit'
+      | 'defaultAccount'
+      | 'canonicalizeCidrs'
+      | 'defaultVpcId'
+      | 'authorizeCheckOrder'
     >
   > &
     Ec2EmulatorOptions
@@ -479,6 +492,7 @@ export class Ec2Emulator {
       defaultAccount: DEFAULT_ACCOUNT_ID,
       canonicalizeCidrs: true,
       defaultVpcId: 'vpc-0d3fa017000000000',
+      authorizeCheckOrder: 'duplicate-first',
       ...options
     }
     this.onStateChange = options.onStateChange
@@ -522,6 +536,14 @@ export class Ec2Emulator {
 
   set rulesPerGroupLimit(limit: number) {
     this.opts.rulesPerGroupLimit = limit
+  }
+
+  get authorizeCheckOrder(): AuthorizeCheckOrder {
+    return this.opts.authorizeCheckOrder
+  }
+
+  set authorizeCheckOrder(order: AuthorizeCheckOrder) {
+    this.opts.authorizeCheckOrder = order
   }
 
   // -- test / seed API (no HTTP) --------------------------------------------------------------
@@ -1086,19 +1108,33 @@ export class Ec2Emulator {
       if (seen.has(key)) throw new QueryError('InvalidParameterValue', MSG.samePermissionTwice)
       seen.add(key)
     }
-    const existing = new Set((isEgress ? group.egress : group.ingress).map(ruleKey))
-    for (const s of specs) {
-      if (existing.has(ruleKey(s))) {
-        throw new QueryError(
-          'InvalidPermission.Duplicate',
-          `the specified rule "${ruleText(s)}" already exists`
-        )
+    const current = isEgress ? group.egress : group.ingress
+    const existing = new Set(current.map(ruleKey))
+    const checkDuplicates = () => {
+      for (const s of specs) {
+        if (existing.has(ruleKey(s))) {
+          throw new QueryError(
+            'InvalidPermission.Duplicate',
+            `the specified rule "${ruleText(s)}" already exists`
+          )
+        }
       }
     }
-    const current = isEgress ? group.egress : group.ingress
-    const usage = this.usage([...current, ...specs])
-    if (usage.ipv4 > this.opts.rulesPerGroupLimit || usage.ipv6 > this.opts.rulesPerGroupLimit) {
-      throw new QueryError('RulesPerSecurityGroupLimitExceeded', MSG.limit)
+    // A repeated rule counts twice here: with 'quota-first', re-sending rules that filled the
+    // group exactly (a retry after a lost answer) meets the quota error, not the duplicate one.
+    const checkQuota = () => {
+      const usage = this.usage([...current, ...specs])
+      const limit = this.opts.rulesPerGroupLimit
+      if (usage.ipv4 > limit || usage.ipv6 > limit) {
+        throw new QueryError('RulesPerSecurityGroupLimitExceeded', MSG.limit)
+      }
+    }
+    if (this.opts.authorizeCheckOrder === 'quota-first') {
+      checkQuota()
+      checkDuplicates()
+    } else {
+      checkDuplicates()
+      checkQuota()
     }
     const added = specs.map(s => ({ ...s, id: this.newId('sgr'), seq: ++this.objSeq, isEgress }))
     current.push(...added)
