@@ -157,7 +157,13 @@ export async function verifySnsSignature(
   const signed = stringToSign(sns)
   if (!signed.ok) return { ok: false, reason: `signature: ${signed.reason}` }
   const key = await certificates(source.url)
-  const valid = verify(digest, Buffer.from(signed.text), key, Buffer.from(signature, 'base64'))
+  let valid: boolean
+  try {
+    valid = verify(digest, Buffer.from(signed.text), key, Buffer.from(signature, 'base64'))
+  } catch {
+    // e.g. a key type that cannot verify this digest: not a signature SNS made.
+    valid = false
+  }
   return valid
     ? { ok: true }
     : {
