@@ -1,6 +1,7 @@
-// Both halves wired together: an AmazonIpSpaceChanged notification goes through the forwarder
-// (real handler, GitHub and Secrets Manager emulators over HTTP); the repository_dispatch it sends
-// becomes the event file of a run of the bundled action, which syncs the emulated groups.
+// Both halves wired together: an SNS-signed AmazonIpSpaceChanged notification goes through the
+// forwarder (real handler, its signing certificate served on loopback, GitHub and Secrets Manager
+// emulators over HTTP); the repository_dispatch it sends becomes the event file of a run of the
+// bundled action, which syncs the emulated groups.
 import { jest } from '@jest/globals'
 import type { AwsEmulators } from '../../dev/emulators/aws.js'
 import { startAwsEmulators } from '../../dev/emulators/aws.js'
@@ -10,8 +11,8 @@ import { SecretsManagerEmulator } from '../../dev/emulators/secrets-manager.js'
 import { generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { RangesServer } from '../../dev/ranges-server.js'
 import { runAction } from '../../dev/run-action.js'
-import { handler } from '../../forwarder/src/handler.js'
-import { lambdaContext, snsEvent } from '../../forwarder/__tests__/sns-events.js'
+import { createHandler } from '../../forwarder/src/handler.js'
+import { CertificateServer, lambdaContext, snsEvent } from '../../forwarder/__tests__/sns-events.js'
 import { md5Hex } from '../../src/ranges/verify.js'
 
 const TOKEN = 'ghp_forwarderE2Etoken0000000000000000000'
@@ -21,6 +22,8 @@ const ranges = new RangesServer()
 let github: GitHubEmulator
 let secrets: SecretsManagerEmulator
 let rangesUrl: string
+const certificates = new CertificateServer()
+const handler = createHandler({ certificateFetch: certificates.fetch })
 const savedEnv = { ...process.env }
 
 const doc = generateIpRanges({ seed: 21, syncToken: '1786607225', otherServicesScale: 0.05 })
@@ -32,9 +35,16 @@ beforeAll(async () => {
   rangesUrl = await ranges.start()
   github = await GitHubEmulator.start({ repos: ['octo-org/edge'], tokens: { [TOKEN]: {} } })
   secrets = await SecretsManagerEmulator.start({ secrets: { 'forwarder/github-token': TOKEN } })
+  await certificates.start()
 })
 afterAll(async () => {
-  await Promise.all([aws.stop(), ranges.stop(), github.close(), secrets.close()])
+  await Promise.all([
+    aws.stop(),
+    ranges.stop(),
+    github.close(),
+    secrets.close(),
+    certificates.close()
+  ])
   process.env = { ...savedEnv }
 })
 beforeEach(() => {
@@ -67,6 +77,8 @@ const notification = (md5: string) => ({
 /** Forwards a notification and returns the repository_dispatch event as the runner would see it. */
 async function forward(message: object) {
   await handler(snsEvent(message), lambdaContext())
+  // The record was signed and its certificate fetched from the (loopback) SNS host.
+  expect(certificates.requests).toHaveLength(1)
   const dispatch = github.dispatches.at(-1)
   if (!dispatch) throw new Error('the forwarder sent no dispatch')
   return {

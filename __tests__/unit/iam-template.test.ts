@@ -91,7 +91,8 @@ test('the policy grants exactly what src/aws calls, statement by statement', () 
     Condition: { StringEquals: { 'aws:ResourceTag/AutoUpdate': 'true' } }
   })
   // CreateTags: only on tagged groups, only the sync-token key (so the role can never tag another
-  // group into scope), never as part of a resource-creating call (ec2:CreateAction absent).
+  // group into scope), only a plausible Unix time as its value, never as part of a
+  // resource-creating call (ec2:CreateAction absent).
   expect(bySid.RecordSyncTokenOnTaggedGroups).toEqual({
     Sid: 'RecordSyncTokenOnTaggedGroups',
     Effect: 'Allow',
@@ -99,6 +100,9 @@ test('the policy grants exactly what src/aws calls, statement by statement', () 
     Resource: GROUPS,
     Condition: {
       StringEquals: { 'aws:ResourceTag/AutoUpdate': 'true' },
+      StringLike: {
+        'aws:RequestTag/cloudfront-sg-sync:sync-token': ['1?????????', '2?????????']
+      },
       'ForAllValues:StringEquals': { 'aws:TagKeys': ['cloudfront-sg-sync:sync-token'] },
       Null: { 'aws:TagKeys': 'false', 'ec2:CreateAction': 'true' }
     }
@@ -150,7 +154,7 @@ test('the tag key is the parameter, inside the condition key', () => {
   expect(parameter?.Default).toBe('AutoUpdate')
 })
 
-test('trust: only the GitHub OIDC provider, only this audience, only this repository', () => {
+test('trust: only the GitHub OIDC provider, only this audience, exact subject (StringEquals)', () => {
   const trust = role.AssumeRolePolicyDocument as { Statement: Statement[] }
   const statement = only(trust.Statement)
   expect(statement.Effect).toBe('Allow')
@@ -167,9 +171,11 @@ test('trust: only the GitHub OIDC provider, only this audience, only this reposi
       ]
     }
   })
+  // One operator, and not one that evaluates wildcards: `main*` would trust `main-evil`.
+  expect(Object.keys(statement.Condition ?? {})).toEqual(['StringEquals'])
   expect(statement.Condition).toEqual({
-    StringEquals: { 'token.actions.githubusercontent.com:aud': { Ref: 'Audience' } },
-    StringLike: {
+    StringEquals: {
+      'token.actions.githubusercontent.com:aud': { Ref: 'Audience' },
       'token.actions.githubusercontent.com:sub': {
         'Fn::Sub': [
           'repo:${Repo}:${Context}',
@@ -185,9 +191,7 @@ test('trust: only the GitHub OIDC provider, only this audience, only this reposi
               'Fn::If': [
                 'HasEnvironment',
                 { 'Fn::Sub': 'environment:${Environment}' },
-                {
-                  'Fn::If': ['HasBranch', { 'Fn::Sub': 'ref:refs/heads/${Branch}' }, '*']
-                }
+                { 'Fn::Sub': 'ref:refs/heads/${Branch}' }
               ]
             }
           }
@@ -198,6 +202,166 @@ test('trust: only the GitHub OIDC provider, only this audience, only this reposi
   // The org and repository are required parameters (no default that would trust everyone).
   expect(template.Parameters?.GitHubOrg?.Default).toBeUndefined()
   expect(template.Parameters?.RepositoryName?.Default).toBeUndefined()
+})
+
+// ---- A small evaluator for the intrinsic functions the template uses, so the tests can check what
+// ---- the deployed trust policy says for given parameter values, and which values the Rules accept.
+type Params = Record<string, string>
+
+const DEFAULTS: Params = Object.fromEntries(
+  Object.entries(template.Parameters ?? {}).map(([name, p]) => [name, String(p.Default ?? '')])
+)
+
+function evaluate(node: unknown, params: Params): unknown {
+  if (Array.isArray(node)) return node.map(n => evaluate(n, params))
+  if (typeof node !== 'object' || node === null) return node
+  const [fn, arg] = Object.entries(node as CfnDoc)[0] as [string, unknown]
+  const args = arg as unknown[]
+  switch (fn) {
+    case 'Ref': {
+      const value = params[arg as string]
+      if (value === undefined) throw new Error(`no value for ${String(arg)}`)
+      return value
+    }
+    case 'Fn::Equals':
+      return evaluate(args[0], params) === evaluate(args[1], params)
+    case 'Fn::Not':
+      return !evaluate(args[0], params)
+    case 'Fn::And':
+      return args.every(a => evaluate(a, params) === true)
+    case 'Fn::Or':
+      return args.some(a => evaluate(a, params) === true)
+    case 'Fn::If': {
+      const condition = evaluate(template.Conditions?.[args[0] as string], params)
+      return evaluate(condition ? args[1] : args[2], params)
+    }
+    case 'Fn::Sub': {
+      const [text, vars] = Array.isArray(arg) ? (arg as [string, CfnDoc]) : [arg as string, {}]
+      const local = Object.fromEntries(
+        Object.entries(vars).map(([k, v]) => [k, String(evaluate(v, params))])
+      )
+      return text.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+        const value = local[name] ?? params[name]
+        if (value === undefined) throw new Error(`no value for \${${name}}`)
+        return value
+      })
+    }
+    default:
+      return Object.fromEntries(
+        Object.entries(node as CfnDoc).map(([k, v]) => [k, evaluate(v, params)])
+      )
+  }
+}
+
+/** The values a stack would get: defaults, overrides, each checked against its AllowedPattern. */
+function stackParameters(overrides: Params): Params | string {
+  const params = { ...DEFAULTS, ...overrides }
+  for (const [name, value] of Object.entries(params)) {
+    const pattern = template.Parameters?.[name]?.AllowedPattern
+    if (typeof pattern === 'string' && !new RegExp(pattern).test(value)) {
+      return `${name}: ${JSON.stringify(value)} does not match ${pattern}`
+    }
+  }
+  for (const [name, rule] of Object.entries(template.Rules ?? {})) {
+    for (const a of (rule as { Assertions: { Assert: unknown }[] }).Assertions) {
+      if (evaluate(a.Assert, params) !== true) return `rule ${name} refuses`
+    }
+  }
+  return params
+}
+
+function subject(overrides: Params): string {
+  const params = stackParameters({ GitHubOrg: 'octo-org', RepositoryName: 'edge', ...overrides })
+  if (typeof params === 'string') throw new Error(params)
+  const trust = role.AssumeRolePolicyDocument as { Statement: Statement[] }
+  const condition = only(trust.Statement).Condition as CfnDoc
+  const rendered = evaluate(condition, params) as Record<string, Record<string, string>>
+  return rendered.StringEquals?.['token.actions.githubusercontent.com:sub'] as string
+}
+
+test('by default the role trusts the main branch only, never every ref', () => {
+  expect(template.Parameters?.Branch?.Default).toBe('main')
+  expect(template.Parameters?.Environment?.Default).toBe('')
+  expect(subject({})).toBe('repo:octo-org/edge:ref:refs/heads/main')
+  expect(subject({ Branch: 'release/2.x' })).toBe('repo:octo-org/edge:ref:refs/heads/release/2.x')
+  // GitHub's sub for a job that declares an environment names the environment, not the branch.
+  expect(subject({ Branch: '', Environment: 'production' })).toBe(
+    'repo:octo-org/edge:environment:production'
+  )
+  // Immutable subject claims: each name carries its numeric id.
+  expect(subject({ OwnerId: '123456', RepositoryId: '456789' })).toBe(
+    'repo:octo-org@123456/edge@456789:ref:refs/heads/main'
+  )
+})
+
+test('one branch or one environment is required: neither, or both, is refused', () => {
+  const base = { GitHubOrg: 'octo-org', RepositoryName: 'edge' }
+  expect(stackParameters({ ...base, Branch: '', Environment: '' })).toMatch(
+    /rule BranchOrEnvironment/
+  )
+  expect(stackParameters({ ...base, Branch: 'main', Environment: 'production' })).toMatch(
+    /rule BranchOrEnvironment/
+  )
+  expect(stackParameters({ ...base, Environment: '' })).toMatchObject({ Branch: 'main' })
+  expect(JSON.stringify(template.Rules?.BranchOrEnvironment)).toContain('Set exactly one')
+})
+
+test.each([
+  ['Branch', 'main*'],
+  ['Branch', 'ma?n'],
+  ['Branch', '*'],
+  ['Branch', 'release/${aws:username}'],
+  ['Branch', 'main branch'],
+  ['Branch', 'refs:heads'],
+  ['Environment', 'prod*'],
+  ['Environment', '?'],
+  ['Environment', '${aws:username}']
+])('parameter %s refuses %j (IAM would read a wildcard or a policy variable)', (name, value) => {
+  const pattern = template.Parameters?.[name]?.AllowedPattern as string
+  expect(new RegExp(pattern).test(value)).toBe(false)
+  expect(String(template.Parameters?.[name]?.ConstraintDescription)).toMatch(/wildcards/)
+})
+
+test.each([
+  ['Branch', 'main'],
+  ['Branch', 'release/2.x'],
+  ['Branch', 'feature/a_b-c.d'],
+  ['Environment', 'production'],
+  ['Environment', 'prod-eu.1']
+])('parameter %s accepts %j', (name, value) => {
+  const pattern = template.Parameters?.[name]?.AllowedPattern as string
+  expect(new RegExp(pattern).test(value)).toBe(true)
+})
+
+/** IAM StringLike: `*` any run of characters, `?` exactly one character, case-sensitive. */
+function stringLike(pattern: string, value: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
+  return new RegExp(`^${source}$`, 's').test(value)
+}
+
+test('CreateTags may write only a sync-token value shaped like a Unix time in seconds', () => {
+  const statement = permissions().find(s => s.Sid === 'RecordSyncTokenOnTaggedGroups')
+  const patterns = list(
+    statement?.Condition?.StringLike?.['aws:RequestTag/cloudfront-sg-sync:sync-token'] as
+      string | string[]
+  )
+  expect(patterns).toEqual(['1?????????', '2?????????'])
+  const allowed = (value: string) => patterns.some(p => stringLike(p, value))
+  expect(allowed('1786615985')).toBe(true)
+  expect(allowed('2000000000')).toBe(true)
+  // The forged tags of issue 15: far future, 20 digits, too short, before 2001.
+  expect(allowed('99999999999999999999')).toBe(false)
+  expect(allowed('17866159850')).toBe(false)
+  expect(allowed('178661598')).toBe(false)
+  expect(allowed('0999999999')).toBe(false)
+  expect(allowed('3000000000')).toBe(false)
+  // Only the sync-token key: a request carrying any other key is outside ForAllValues.
+  expect(statement?.Condition?.['ForAllValues:StringEquals']).toEqual({
+    'aws:TagKeys': ['cloudfront-sg-sync:sync-token']
+  })
 })
 
 test('the OIDC provider is optional and accepts the configured audience', () => {

@@ -4,8 +4,17 @@
 import { jest } from '@jest/globals'
 import { GitHubEmulator, faults } from '../../dev/emulators/github.js'
 import { SecretsManagerEmulator } from '../../dev/emulators/secrets-manager.js'
-import { DispatchFailedError, handler } from '../src/handler.js'
-import { VALID_MESSAGE, lambdaContext, snsEvent } from './sns-events.js'
+import { DispatchFailedError, createHandler } from '../src/handler.js'
+import type { SnsMessage } from '../src/types.js'
+import {
+  CERT_URL,
+  CertificateServer,
+  VALID_MESSAGE,
+  lambdaContext,
+  otherIdentity,
+  signSns,
+  snsEvent
+} from './sns-events.js'
 
 const TOKEN = 'github_pat_11FORWARDERTEST0123456789_abcdefghijklmnopqrstuvwxyz'
 const READ_ONLY_TOKEN = 'github_pat_11READONLY000000000000_zyxwvutsrqponmlkjihgfedcba'
@@ -14,6 +23,9 @@ const ALL_TOKENS = [TOKEN, READ_ONLY_TOKEN, UNKNOWN_TOKEN]
 
 let github: GitHubEmulator
 let secrets: SecretsManagerEmulator
+const certificates = new CertificateServer()
+/** The production handler, its signing certificates served from loopback. */
+const handler = createHandler({ certificateFetch: certificates.fetch })
 const savedEnv = { ...process.env }
 let output: string[] = []
 let secretCounter = 0
@@ -43,11 +55,13 @@ beforeAll(async () => {
     tokens: { [TOKEN]: {}, [READ_ONLY_TOKEN]: { access: 'read' } }
   })
   secrets = await SecretsManagerEmulator.start()
+  await certificates.start()
 })
 
 afterAll(async () => {
   await github.close()
   await secrets.close()
+  await certificates.close()
 })
 
 beforeEach(() => {
@@ -369,4 +383,151 @@ test('every line printed is one JSON object with time, level and the request id'
     expect(entry).toMatchObject({ level: expect.any(String), requestId: ctx.awsRequestId })
     expect(typeof entry.time).toBe('string')
   }
+})
+
+describe('SNS signature (issue 15): only what SNS signed is forwarded', () => {
+  const NOT_SENT = { received: 1, accepted: 0, dropped: 1, dispatched: 0 }
+
+  /** Runs one event through a handler with an empty certificate cache. */
+  async function run(event: unknown) {
+    certificates.reset()
+    const fresh = createHandler({ certificateFetch: certificates.fetch })
+    return fresh(event, lambdaContext())
+  }
+
+  function dropReason(): string {
+    const drop = logLines().find(l => l.msg === 'dropped')
+    expect(drop).toMatchObject({ level: 'warn' })
+    return String(drop?.reason)
+  }
+
+  test('SignatureVersion 1 (SHA1withRSA), signed by the certificate at SigningCertUrl: forwarded', async () => {
+    useSecret()
+    await expect(run(snsEvent())).resolves.toEqual({
+      received: 1,
+      accepted: 1,
+      dropped: 0,
+      dispatched: 1
+    })
+    expect(certificates.requests).toEqual([new URL(CERT_URL).pathname])
+  })
+
+  test('SignatureVersion 2 (SHA256withRSA): forwarded', async () => {
+    useSecret()
+    const event = snsEvent(VALID_MESSAGE, { SignatureVersion: '2' })
+    await expect(run(event)).resolves.toMatchObject({ accepted: 1, dispatched: 1 })
+    expect(certificates.requests).toEqual([new URL(CERT_URL).pathname])
+  })
+
+  test('a signature by another key is dropped with a clear reason, the secret never read', async () => {
+    const secretId = useSecret()
+    const event = snsEvent()
+    const sns = event.Records[0]?.Sns as SnsMessage
+    sns.Signature = signSns(sns, otherIdentity())
+    await expect(run(event)).resolves.toEqual(NOT_SENT)
+    expect(dropReason()).toMatch(/^signature: does not verify with https:\/\/sns\.us-east-1/)
+    expect(github.requests).toHaveLength(0)
+    expect(secrets.calls.filter(c => c.secretId === secretId)).toHaveLength(0)
+  })
+
+  test('a tampered message (synctoken changed after signing) is dropped', async () => {
+    useSecret()
+    const event = snsEvent()
+    const sns = event.Records[0]?.Sns as SnsMessage
+    sns.Message = JSON.stringify({ ...VALID_MESSAGE, synctoken: '2000000000' })
+    await expect(run(event)).resolves.toEqual(NOT_SENT)
+    expect(dropReason()).toMatch(/does not verify/)
+  })
+
+  test('a SignatureVersion 2 signature labelled version 1 is dropped', async () => {
+    useSecret()
+    const event = snsEvent(VALID_MESSAGE, { SignatureVersion: '2' })
+    const sns = event.Records[0]?.Sns as SnsMessage
+    sns.SignatureVersion = '1'
+    await expect(run(event)).resolves.toEqual(NOT_SENT)
+    expect(dropReason()).toMatch(/does not verify .*SignatureVersion 1/)
+  })
+
+  test.each([['3'], ['0'], ['']])('an unknown SignatureVersion %j is dropped', async version => {
+    useSecret()
+    await expect(run(snsEvent(VALID_MESSAGE, { SignatureVersion: version }))).resolves.toEqual(
+      NOT_SENT
+    )
+    expect(dropReason()).toMatch(/SignatureVersion .* is not 1 or 2/)
+    expect(certificates.requests).toHaveLength(0)
+  })
+
+  test('an unsigned record is dropped', async () => {
+    useSecret()
+    const event = snsEvent()
+    const sns = event.Records[0]?.Sns as Partial<SnsMessage>
+    delete sns.Signature
+    delete sns.SignatureVersion
+    delete sns.SigningCertUrl
+    await expect(run(event)).resolves.toEqual(NOT_SENT)
+    expect(dropReason()).toBe('signature: the record is unsigned')
+  })
+
+  test.each([
+    ['another host', 'https://sns.example.com/SimpleNotificationService-1.pem'],
+    ['a suffix after the AWS host', 'https://sns.us-east-1.amazonaws.com.evil.example/c.pem'],
+    ['http', CERT_URL.replace('https:', 'http:')],
+    ['userinfo', CERT_URL.replace('https://', 'https://aws@')],
+    ['a port', CERT_URL.replace('.com/', '.com:8443/')],
+    ['a query', `${CERT_URL}?x=1`],
+    ['not a .pem', CERT_URL.replace('.pem', '.txt')],
+    ['a nested path', CERT_URL.replace('.com/', '.com/evil/')],
+    ['a non-SNS AWS host', 'https://s3.us-east-1.amazonaws.com/SimpleNotificationService-1.pem'],
+    ['a lookalike region label', 'https://sns.evil.amazonaws.com/SimpleNotificationService-1.pem'],
+    ['percent-encoding', CERT_URL.replace('Service-', 'Service%2D')]
+  ])('a signing certificate URL with %s is refused, never fetched', async (_, url) => {
+    useSecret()
+    // Signed with the genuine test key: only the URL is wrong.
+    await expect(run(snsEvent(VALID_MESSAGE, { SigningCertUrl: url }))).resolves.toEqual(NOT_SENT)
+    expect(dropReason()).toMatch(/SigningCertUrl .* is not https:\/\/sns\.<region>\.amazonaws\.com/)
+    expect(certificates.requests).toHaveLength(0)
+    expect(github.requests).toHaveLength(0)
+  })
+
+  test('the certificate is fetched once per URL and kept: two records, then a second invocation', async () => {
+    useSecret()
+    certificates.reset()
+    const fresh = createHandler({ certificateFetch: certificates.fetch })
+    const first = snsEvent()
+    const second = snsEvent({ ...VALID_MESSAGE, synctoken: '1786616000' })
+    const event = { Records: [...first.Records, ...second.Records] }
+    await expect(fresh(event, lambdaContext())).resolves.toMatchObject({
+      accepted: 2,
+      dispatched: 2
+    })
+    await expect(fresh(snsEvent(), lambdaContext())).resolves.toMatchObject({ dispatched: 1 })
+    expect(certificates.requests).toHaveLength(1)
+  })
+
+  test('an unreachable certificate host fails the invocation (Lambda retries) and is not cached', async () => {
+    useSecret()
+    certificates.reset()
+    let down = true
+    const flaky: typeof fetch = (input, init) =>
+      down ? Promise.reject(new TypeError('fetch failed')) : certificates.fetch(input, init)
+    const fresh = createHandler({ certificateFetch: flaky })
+    await expect(fresh(snsEvent(), lambdaContext())).rejects.toThrow(
+      /signing certificate https:\/\/sns\.us-east-1\.amazonaws\.com\/.* could not be fetched/
+    )
+    expect(logLines().find(l => l.msg === 'signing certificate unavailable')).toMatchObject({
+      level: 'error'
+    })
+    expect(github.requests).toHaveLength(0)
+    down = false
+    await expect(fresh(snsEvent(), lambdaContext())).resolves.toMatchObject({ dispatched: 1 })
+  })
+
+  test('a certificate that does not parse is refused, not trusted', async () => {
+    useSecret()
+    certificates.reset()
+    certificates.certificatePem = 'not a certificate'
+    const fresh = createHandler({ certificateFetch: certificates.fetch })
+    await expect(fresh(snsEvent(), lambdaContext())).rejects.toThrow(/is not a PEM certificate/)
+    expect(github.requests).toHaveLength(0)
+  })
 })

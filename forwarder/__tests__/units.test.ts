@@ -4,6 +4,7 @@ import { createDispatch, requestedWaitMs } from '../src/github.js'
 import { createLogger, redact } from '../src/log.js'
 import { parseNotificationMessage } from '../src/message.js'
 import { regionOfArn, tokenFromSecretString } from '../src/secret.js'
+import { checkSigningCertUrl, stringToSign } from '../src/signature.js'
 import { VALID_MESSAGE } from './sns-events.js'
 
 describe('config', () => {
@@ -201,4 +202,53 @@ test('the sample event shipped for `aws lambda invoke` is accepted', async () =>
   expect(
     inspectRecord(event.Records[0], 'arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged')
   ).toMatchObject({ ok: true })
+})
+
+describe('signature', () => {
+  test('signing certificate URLs: SNS hosts of every partition the forwarder can meet', () => {
+    for (const url of [
+      'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem',
+      'https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-1.pem',
+      'https://sns.ap-southeast-2.amazonaws.com/SimpleNotificationService-1.pem'
+    ]) {
+      expect(checkSigningCertUrl(url)).toEqual({ ok: true, url })
+    }
+    for (const url of [
+      'https://SNS.us-east-1.amazonaws.com/SimpleNotificationService-1.pem',
+      'https://sns.us-east-1.amazonaws.com./SimpleNotificationService-1.pem',
+      'https://sns.us-east-1.amazonaws.com/a/../SimpleNotificationService-1.pem',
+      'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem#x',
+      'https://sns.us-east-1.amazonaws.com.cn.evil.example/SimpleNotificationService-1.pem',
+      'https://xsns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem',
+      '//sns.us-east-1.amazonaws.com/SimpleNotificationService-1.pem',
+      ''
+    ]) {
+      expect(checkSigningCertUrl(url)).toMatchObject({ ok: false })
+    }
+  })
+
+  test('the string to sign for a Notification, with and without Subject', () => {
+    const sns = {
+      Type: 'Notification',
+      MessageId: 'm-1',
+      TopicArn: 'arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged',
+      Message: '{"a":1}\nsecond line',
+      Timestamp: '2026-08-13T10:13:06.123Z',
+      Subject: null
+    }
+    expect(stringToSign(sns)).toEqual({
+      ok: true,
+      text:
+        'Message\n{"a":1}\nsecond line\nMessageId\nm-1\nTimestamp\n2026-08-13T10:13:06.123Z\n' +
+        'TopicArn\narn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged\nType\nNotification\n'
+    })
+    expect(stringToSign({ ...sns, Subject: 'Hi' })).toMatchObject({
+      text: expect.stringContaining('MessageId\nm-1\nSubject\nHi\nTimestamp\n') as unknown
+    })
+    expect(stringToSign({ ...sns, MessageId: 7 })).toEqual({
+      ok: false,
+      reason: 'MessageId is not a string'
+    })
+  })
 })

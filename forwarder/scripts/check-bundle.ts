@@ -1,47 +1,32 @@
 // Loads the built bundle (forwarder/dist/index.js) in this Node process, as Lambda's Node.js
-// runtime would, and runs its handler against the loopback emulators: one valid notification
-// must become one dispatch, one foreign-topic record must be dropped. Exits non-zero otherwise.
+// runtime would, and runs its handler against the loopback emulators: the exported `handler` must
+// drop an unsigned record; a handler built by the bundle's `createHandler`, its SNS signing
+// certificate served on loopback, must turn one signed notification into one dispatch and drop
+// one foreign-topic record. Exits non-zero otherwise.
 //
 // Usage: tsx forwarder/scripts/check-bundle.ts   (run it with Node 24: node_modules/.bin first on PATH)
 import { pathToFileURL, fileURLToPath } from 'node:url'
 import { GitHubEmulator } from '../../dev/emulators/github.js'
 import { SecretsManagerEmulator } from '../../dev/emulators/secrets-manager.js'
+import { CertificateServer, snsEvent } from '../__tests__/sns-events.js'
 
 const TOKEN = 'github_pat_bundlecheck0000000000000000000000'
 const TOPIC = 'arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged'
+const OTHER_TOPIC = 'arn:aws:sns:us-east-1:111122223333:Other'
 
-function event(topicArn: string) {
-  return {
-    Records: [
-      {
-        EventVersion: '1.0',
-        EventSubscriptionArn: `${topicArn}:0`,
-        EventSource: 'aws:sns',
-        Sns: {
-          Type: 'Notification',
-          MessageId: '00000000-0000-0000-0000-000000000000',
-          TopicArn: topicArn,
-          Subject: null,
-          Message: JSON.stringify({
-            'create-time': '2026-08-13T10:13:05+00:00',
-            synctoken: '1786615985',
-            md5: '0f8e1a2b3c4d5e6f708192a3b4c5d6e7',
-            url: 'https://ip-ranges.amazonaws.com/ip-ranges.json'
-          }),
-          Timestamp: '2026-08-13T10:13:06.123Z',
-          SignatureVersion: '1',
-          Signature: 'EXAMPLE',
-          SigningCertUrl: 'EXAMPLE',
-          UnsubscribeUrl: 'EXAMPLE',
-          MessageAttributes: {}
-        }
-      }
-    ]
-  }
+function unsigned(topicArn: string) {
+  const signed = snsEvent(undefined, { TopicArn: topicArn })
+  const sns: Record<string, unknown> = { ...signed.Records[0]?.Sns }
+  delete sns.Signature
+  delete sns.SignatureVersion
+  delete sns.SigningCertUrl
+  return { Records: [{ ...signed.Records[0], Sns: sns }] }
 }
 
 const github = await GitHubEmulator.start({ repos: ['octo-org/infra'], tokens: { [TOKEN]: {} } })
 const secrets = await SecretsManagerEmulator.start({ secrets: { 'forwarder/token': TOKEN } })
+const certificates = new CertificateServer()
+await certificates.start()
 let failed = false
 try {
   Object.assign(process.env, {
@@ -58,22 +43,31 @@ try {
   })
   const bundle = fileURLToPath(new URL('../dist/index.js', import.meta.url))
   const t0 = performance.now()
+  type Handler = (event: unknown, context: unknown) => Promise<unknown>
   const mod = (await import(pathToFileURL(bundle).href)) as {
-    handler?: (event: unknown, context: unknown) => Promise<unknown>
+    handler?: Handler
+    createHandler?: (options: { certificateFetch: typeof fetch }) => Handler
   }
   const loadMs = Math.round(performance.now() - t0)
   if (typeof mod.handler !== 'function') throw new Error('the bundle exports no handler function')
+  if (typeof mod.createHandler !== 'function')
+    throw new Error('the bundle exports no createHandler')
   const context = { awsRequestId: 'bundle-check', getRemainingTimeInMillis: () => 30_000 }
-  const ok = await mod.handler(event(TOPIC), context)
-  const foreign = await mod.handler(event('arn:aws:sns:us-east-1:111122223333:Other'), context)
+  const unsignedResult = await mod.handler(unsigned(TOPIC), context)
+  const tested = mod.createHandler({ certificateFetch: certificates.fetch })
+  const ok = await tested(snsEvent(), context)
+  const foreign = await tested(snsEvent(undefined, { TopicArn: OTHER_TOPIC }), context)
   const summary = {
     node: process.version,
     loadMs,
+    unsigned: unsignedResult,
     ok,
     foreign,
-    dispatches: github.dispatches.length
+    dispatches: github.dispatches.length,
+    certificateRequests: certificates.requests.length
   }
   process.stderr.write(`bundle check: ${JSON.stringify(summary)}\n`)
+  if (certificates.requests.length !== 1) failed = true
   if (github.dispatches.length !== 1 || secrets.count() !== 1) failed = true
 } catch (err) {
   process.stderr.write(`bundle check failed: ${String(err)}\n`)
@@ -81,5 +75,6 @@ try {
 } finally {
   await github.close()
   await secrets.close()
+  await certificates.close()
 }
 process.exit(failed ? 1 : 0)

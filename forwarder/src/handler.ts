@@ -1,7 +1,8 @@
 // SNS (AmazonIpSpaceChanged) -> GitHub repository_dispatch.
 //
 // For each record: accept only a Notification from the configured topic whose message is a valid
-// ip-ranges change notice; drop anything else with a log line. Forward each accepted notice to
+// ip-ranges change notice and whose SNS signature verifies (signature.ts); drop anything else with
+// a log line. Forward each accepted notice to
 // every target repository as `event_type` + `client_payload {synctoken, md5, url, create_time}`.
 // A failed dispatch fails the invocation, so Lambda retries the event (SNS invokes Lambda
 // asynchronously) and, once retries are spent, sends it to the dead-letter queue.
@@ -14,6 +15,12 @@ import type { Logger } from './log.js'
 import { inspectRecord } from './message.js'
 import type { IpRangesNotification } from './message.js'
 import { SecretError, getGitHubToken } from './secret.js'
+import {
+  CertificateUnavailableError,
+  createCertificateSource,
+  verifySnsSignature
+} from './signature.js'
+import type { CertificateSource } from './signature.js'
 import type { LambdaContext } from './types.js'
 
 export interface ForwarderResult {
@@ -103,10 +110,34 @@ function logDispatch(
   else log.error('dispatch', fields)
 }
 
-export const handler = async (
+export interface HandlerOptions {
+  /**
+   * The network the SNS signing certificates are fetched over (the global fetch by default). It
+   * only ever sees URLs that passed the https://sns.<region>.amazonaws.com check.
+   */
+  certificateFetch?: typeof fetch
+}
+
+export type Handler = (event: unknown, context?: LambdaContext) => Promise<ForwarderResult>
+
+/** Signing certificates of this container (Lambda reuses module state across invocations). */
+const containerCertificates = createCertificateSource()
+
+export function createHandler(options: HandlerOptions = {}): Handler {
+  const certificates = options.certificateFetch
+    ? createCertificateSource(options.certificateFetch)
+    : containerCertificates
+  return (event, context) => handle(event, context, certificates)
+}
+
+/** The Lambda entry point (`index.handler`). */
+export const handler: Handler = createHandler()
+
+async function handle(
   event: unknown,
-  context?: LambdaContext
-): Promise<ForwarderResult> => {
+  context: LambdaContext | undefined,
+  certificates: CertificateSource
+): Promise<ForwarderResult> {
   const started = Date.now()
   const log = createLogger({ requestId: context?.awsRequestId })
   const remaining = context?.getRemainingTimeInMillis?.() ?? DEFAULT_BUDGET_MS
@@ -131,7 +162,31 @@ export const handler = async (
   const accepted: { messageId: string | undefined; notification: IpRangesNotification }[] = []
   let dropped = 0
   for (const record of records) {
-    const verdict = inspectRecord(record, config.topicArn)
+    let verdict = inspectRecord(record, config.topicArn)
+    if (verdict.ok) {
+      // Only records that passed the cheap checks cost a certificate look-up.
+      const sns = (record as { Sns: Record<string, unknown> }).Sns
+      let signature
+      try {
+        signature = await verifySnsSignature(sns, certificates)
+      } catch (err) {
+        if (!(err instanceof CertificateUnavailableError)) throw err
+        // Transient (the certificate host did not answer): fail, so Lambda retries the event.
+        log.error('signing certificate unavailable', {
+          messageId: verdict.messageId,
+          error: err.message
+        })
+        throw err
+      }
+      if (!signature.ok) {
+        verdict = {
+          ok: false,
+          messageId: verdict.messageId,
+          topicArn: config.topicArn,
+          reason: signature.reason
+        }
+      }
+    }
     if (verdict.ok) {
       accepted.push({ messageId: verdict.messageId, notification: verdict.notification })
     } else {
