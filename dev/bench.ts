@@ -111,7 +111,8 @@ const OWNER: Ownership = {
   autoUpdateTag: 'AutoUpdate',
   protocolTag: 'Protocol',
   protocolPorts: PORTS,
-  ruleDescription: RULE_DESCRIPTION
+  ruleDescription: RULE_DESCRIPTION,
+  now: new Date()
 }
 const ACCOUNT = DEFAULT_ACCOUNT_ID
 /** Where the design reads groups: the emulator's default account, the region, the default quota. */

@@ -66,14 +66,17 @@ const TAG_VALUE_MAX = 256
 export function parseConfig(
   read: InputReader,
   env: Record<string, string | undefined>,
-  trigger: TriggerContext = {}
+  trigger: TriggerContext,
+  /** The run's clock, for the plausibility of a dispatched synctoken. */
+  now: Date
 ): Config {
   const input = (name: string): string => read(name).trim()
 
   const ipRangesUrl = parseUrl('ip-ranges-url', input('ip-ranges-url') || DEFAULT_IP_RANGES_URL)
   const decision = parseTrigger(trigger, {
     dispatchEventTypes: parseDispatchEventTypes(input('dispatch-event-types')),
-    ipRangesUrl
+    ipRangesUrl,
+    now
   })
   const notification: Notification = decision.kind === 'run' ? decision.notification : {}
   const expectedMd5 = input('expected-md5').toLowerCase()

@@ -2,6 +2,7 @@
 // of their rules we own, and how much of each group's rule quota other rules already use. Pure.
 import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import { canonicalCidr } from './ranges/cidr.js'
+import { judgeSyncToken } from './sync-token.js'
 import type { IpFamily, Scope } from './types.js'
 import { IP_FAMILIES } from './types.js'
 
@@ -34,6 +35,12 @@ export interface ManagedGroup {
   foreignOnPort: Record<IpFamily, string[]>
   /** The syncToken of the ranges last applied to this group (tag SYNC_TOKEN_TAG), if any. */
   syncToken?: string
+  /**
+   * Set instead of `syncToken` when the tag holds no plausible publication time (see
+   * ./sync-token.ts): believing it could hold every genuine file back, so it is ignored, and
+   * overwritten by the genuine token the next time the group changes.
+   */
+  ignoredSyncToken?: { value: string; reason: string }
 }
 
 export interface SkippedGroup {
@@ -58,6 +65,8 @@ export interface Ownership {
   protocolTag: string
   protocolPorts: Map<string, number>
   ruleDescription: string
+  /** The run's clock: a sync-token tag later than this (plus skew) is not believed. */
+  now: Date
 }
 
 /** Quota weight of a prefix list reference, per family, when known. */
@@ -168,13 +177,23 @@ export function classifyGroup(
     ruleLimit,
     foreignWeight,
     foreignOnPort,
-    ...syncTokenOf(group)
+    ...syncTokenOf(group, owner.now)
   }
 }
 
-function syncTokenOf(group: SecurityGroup): { syncToken?: string } {
+// Anyone who can tag the group (or a forged document applied before issue 15) can write the tag:
+// only a value that can be a past publication time is believed.
+function syncTokenOf(
+  group: SecurityGroup,
+  now: Date
+): Pick<ManagedGroup, 'syncToken' | 'ignoredSyncToken'> {
   const value = tagOf(group, SYNC_TOKEN_TAG)
-  return value !== undefined && /^\d{1,20}$/.test(value) ? { syncToken: value } : {}
+  if (value === undefined) return {}
+  const verdict = judgeSyncToken(value, now)
+  if (verdict.plausible) return { syncToken: value }
+  // EC2 tag values reach 256 characters: keep messages short.
+  const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value
+  return { ignoredSyncToken: { value: shown, reason: verdict.reason } }
 }
 
 function isOurPermissionShape(permission: IpPermission, port: number): boolean {

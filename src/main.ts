@@ -12,8 +12,8 @@ import { readRuleQuota } from './aws/quotas.js'
 import type { Config, TriggerContext } from './config.js'
 import { parseConfig } from './config.js'
 import { discoverRegion } from './discover.js'
-import type { Ownership, RegionInventory } from './inventory.js'
-import { PROTOCOL_TAG } from './inventory.js'
+import type { ManagedGroup, Ownership, RegionInventory } from './inventory.js'
+import { PROTOCOL_TAG, SYNC_TOKEN_TAG } from './inventory.js'
 import { buildPlan } from './plan.js'
 import { loadRangeSet, RangesError } from './ranges/index.js'
 import type { LoadedRangeSet } from './ranges/index.js'
@@ -36,8 +36,10 @@ export async function run(): Promise<void> {
     notices: []
   }
   let config: Config | undefined
+  // One clock for the run: syncTokens (dispatch, document, tags) later than this are implausible.
+  const now = new Date()
   try {
-    config = parseConfig(name => core.getInput(name), process.env, readTrigger(process.env))
+    config = parseConfig(name => core.getInput(name), process.env, readTrigger(process.env), now)
     if (config.tracking.githubToken) core.setSecret(config.tracking.githubToken)
     report.service = config.service
     report.families = config.families
@@ -48,7 +50,7 @@ export async function run(): Promise<void> {
       core.notice(config.skipReason)
       return
     }
-    await sync(config, report)
+    await sync(config, report, now)
   } catch (error) {
     report.error = describeFailure(error)
     if (report.status !== 'refused') report.status = 'failed'
@@ -58,7 +60,7 @@ export async function run(): Promise<void> {
   }
 }
 
-async function sync(config: Config, report: RunReport): Promise<void> {
+async function sync(config: Config, report: RunReport, now: Date): Promise<void> {
   // Independent, so at once: neither changes anything.
   const [ranges, accounts] = await Promise.all([
     loadRangeSet({
@@ -66,7 +68,8 @@ async function sync(config: Config, report: RunReport): Promise<void> {
       service: config.service,
       families: config.families,
       mergeAdjacent: config.mergeAdjacent,
-      notification: config.notification
+      notification: config.notification,
+      now
     }),
     resolveAccounts(config.identity, {
       getIDToken: audience => core.getIDToken(audience),
@@ -80,7 +83,7 @@ async function sync(config: Config, report: RunReport): Promise<void> {
   describeSource(ranges, report)
   report.accounts = accounts.map(account => account.accountId)
 
-  const { inventories, apiFor } = await discover(config, accounts, report)
+  const { inventories, apiFor } = await discover(config, accounts, report, now)
   const plan = buildPlan(
     ranges.cidrs,
     inventories.flatMap(inventory => inventory.groups),
@@ -91,10 +94,13 @@ async function sync(config: Config, report: RunReport): Promise<void> {
     }
   )
   report.plan = plan
+  // A held-back pool is not in sync with this run's file: a warning (annotation, and the summary's
+  // status line), though a late notification is normal and the run still exits 0.
   for (const held of plan.heldBack) {
-    core.notice(
-      `${held.id} left as it is: ${held.groupId} already holds newer ranges (syncToken ` +
-        `${held.recordedSyncToken} > ${ranges.source.syncToken}); this notification arrived late.`
+    core.warning(
+      `${held.id} held back: ${held.groupId} already holds newer ranges (syncToken ` +
+        `${held.recordedSyncToken} > ${ranges.source.syncToken}); this notification arrived late, ` +
+        'so the pool was left as it is.'
     )
   }
   if (plan.problems.length > 0) {
@@ -106,7 +112,7 @@ async function sync(config: Config, report: RunReport): Promise<void> {
   const { rulesAdded, rulesRemoved, groupsChanged } = plan.totals
   core.info(`Plan: +${rulesAdded} / -${rulesRemoved} rules in ${groupsChanged} group(s).`)
   if (rulesAdded + rulesRemoved === 0) {
-    report.status = 'no-change'
+    report.status = plan.heldBack.length > 0 ? 'held-back' : 'no-change'
     return
   }
   if (config.dryRun) {
@@ -147,7 +153,8 @@ function describeSource(ranges: LoadedRangeSet, report: RunReport): void {
 async function discover(
   config: Config,
   accounts: AwsAccount[],
-  report: RunReport
+  report: RunReport,
+  now: Date
 ): Promise<{
   inventories: RegionInventory[]
   apiFor: (account: string, region: string) => Ec2Api
@@ -158,7 +165,8 @@ async function discover(
     autoUpdateTag: config.autoUpdateTag,
     protocolTag: PROTOCOL_TAG,
     protocolPorts: config.protocolPorts,
-    ruleDescription: config.ruleDescription
+    ruleDescription: config.ruleDescription,
+    now
   }
   const apis = new Map<string, Ec2Api>()
   const places = accounts.flatMap(account => config.regions.map(region => ({ account, region })))
@@ -187,6 +195,9 @@ async function discover(
           `Name=${config.regionalNameTag} with ${config.autoUpdateTag}=true.`
       )
     }
+    for (const group of inventory.groups) {
+      if (group.ignoredSyncToken) warn(report, ignoredTagWarning(where, group))
+    }
     for (const skipped of inventory.skipped) {
       report.skipped.push(skipped)
       core.warning(`${where} ${skipped.groupId} left alone: ${skipped.reason}`)
@@ -212,6 +223,17 @@ async function ruleLimitFor(
       `(${quota.source}).`
   )
   return quota.value
+}
+
+function ignoredTagWarning(where: string, group: ManagedGroup): string {
+  const { value, reason } = group.ignoredSyncToken ?? { value: '', reason: '' }
+  // The tag is anyone's to write: echo it only when it is digits (no markup can hide in those).
+  const shown = /^[0-9]*$/.test(value) ? `'${value}'` : `(${value.length} characters)`
+  return (
+    `${where} ${group.groupId}: tag ${SYNC_TOKEN_TAG} ${shown} ignored, it cannot be a syncToken ` +
+    `(${reason}); the group is synced as if it had no such tag. The next change to the group ` +
+    'overwrites the tag; delete it now to end this warning, and check who may tag the group.'
+  )
 }
 
 /** The error's message, and what to do about it when the error knows (RangesError's hint). */

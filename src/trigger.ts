@@ -15,6 +15,7 @@
 import type { TriggerContext } from './config.js'
 import { ConfigError, splitList } from './input.js'
 import { isLoopbackHostname } from './ranges/fetch.js'
+import { judgeSyncToken, MAX_SYNC_TOKEN_DIGITS } from './sync-token.js'
 import type { Notification } from './types.js'
 
 export const DEFAULT_DISPATCH_EVENT_TYPE = 'aws-ip-ranges-changed'
@@ -39,11 +40,11 @@ export interface TriggerOptions {
   dispatchEventTypes: string[]
   /** The configured `ip-ranges-url`: a dispatched `url` must be on the same host. */
   ipRangesUrl: string
+  /** The run's clock: a dispatched synctoken later than this (plus skew) is refused. */
+  now: Date
 }
 
 const MD5 = /^[0-9a-f]{32}$/i
-// Epoch seconds: 10 digits today; 12 leaves room without accepting absurd numbers.
-const SYNC_TOKEN = /^\d{1,12}$/
 // ISO 8601 date-time with an offset, as in the documented sample `yyyy-mm-ddThh:mm:ss+00:00`;
 // fractions and `Z` are accepted too (loose on purpose, strict on size).
 const CREATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/
@@ -102,9 +103,12 @@ function notificationFrom(
   const fields = clientPayload as Record<string, unknown>
   const notification: Notification = {}
 
-  const syncToken = field(fields, 'synctoken', value =>
-    SYNC_TOKEN.test(value) ? value : undefined
-  )
+  // A future synctoken would make the run refuse the genuine file as stale, and is never what AWS
+  // sent: refused with the reason (too long, or later than the runner's clock allows).
+  const syncToken = field(fields, 'synctoken', value => {
+    const verdict = judgeSyncToken(value, options.now)
+    return verdict.plausible ? value : { reason: verdict.reason }
+  })
   if (syncToken !== undefined) notification.syncToken = syncToken
 
   const md5 = field(fields, 'md5', value => (MD5.test(value) ? value.toLowerCase() : undefined))
@@ -126,7 +130,9 @@ function notificationFrom(
 }
 
 const EXPECTED: Record<string, string> = {
-  synctoken: 'a string of 1 to 12 digits (the publication time in epoch seconds)',
+  synctoken:
+    `a string of 1 to ${MAX_SYNC_TOKEN_DIGITS} digits: the publication time in epoch seconds, ` +
+    'which cannot lie in the future',
   md5: 'a string of 32 hexadecimal characters (the MD5 of ip-ranges.json)',
   create_time: `an ISO 8601 date-time such as '2026-08-13T10:13:05+00:00' (at most ${MAX_CREATE_TIME_LENGTH} characters)`,
   url: 'the https URL of ip-ranges.json on ip-ranges.amazonaws.com or the host of ip-ranges-url'
@@ -134,20 +140,21 @@ const EXPECTED: Record<string, string> = {
 
 /**
  * One optional string field: absent, null or '' means "not announced"; anything else must pass
- * `check`, which returns the normalised value or undefined when the value is invalid.
+ * `check`, which returns the normalised value, or undefined (or why) when the value is invalid.
  */
 function field(
   fields: Record<string, unknown>,
   name: string,
-  check: (value: string) => string | undefined
+  check: (value: string) => string | { reason: string } | undefined
 ): string | undefined {
   const value = fields[name]
   if (value === undefined || value === null || value === '') return undefined
   const checked = typeof value === 'string' ? check(value) : undefined
-  if (checked === undefined) {
+  if (typeof checked !== 'string') {
+    const why = checked === undefined ? '' : `: ${checked.reason}`
     throw new ConfigError(
-      `The repository_dispatch client_payload field '${name}' is invalid (${describe(value)}): ` +
-        `expected ${EXPECTED[name]}. Nothing was changed.`
+      `The repository_dispatch client_payload field '${name}' is invalid (${describe(value)}` +
+        `${why}): expected ${EXPECTED[name]}. Nothing was changed.`
     )
   }
   return checked

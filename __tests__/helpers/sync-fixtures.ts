@@ -13,7 +13,9 @@ export const DEFAULT_OWNERSHIP: Ownership = {
     ['http', 80],
     ['https', 443]
   ]),
-  ruleDescription: 'cloudfront-sg-sync'
+  ruleDescription: 'cloudfront-sg-sync',
+  // A fixed clock after every syncToken the fixtures use (2026-07 to 2026-08).
+  now: new Date('2027-01-01T00:00:00Z')
 }
 
 /**

@@ -237,7 +237,8 @@ describe('loadRangeSet', () => {
   const options = {
     service: 'CLOUDFRONT_ORIGIN_FACING',
     families: ['ipv4', 'ipv6'] as const,
-    mergeAdjacent: true
+    mergeAdjacent: true,
+    now: new Date('2027-01-01T00:00:00Z')
   }
 
   it('downloads, verifies and selects', async () => {

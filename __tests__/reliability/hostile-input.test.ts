@@ -186,6 +186,14 @@ const CASES: Case[] = [
       ['a non-numeric synctoken', { synctoken: 'abc' }, 'synctoken'],
       ['a numeric (not string) synctoken', { synctoken: 1785000000 }, 'synctoken'],
       ['a 13-digit synctoken', { synctoken: '1'.repeat(13) }, 'synctoken'],
+      // Issue 15: accepted before (up to 12 digits): not a publication time that has happened.
+      ['a 12-digit synctoken', { synctoken: '100000000000' }, 'synctoken'],
+      ['a synctoken in the year 2286', { synctoken: '9999999999' }, 'synctoken'],
+      [
+        'a synctoken a day ahead of the runner',
+        { synctoken: String(Math.floor(Date.now() / 1000) + 86_400) },
+        'synctoken'
+      ],
       ['an md5 of the wrong type', { md5: ['d41d8cd98f00b204e9800998ecf8427e'] }, 'md5'],
       ['an oversized md5 (10000 characters)', { md5: 'f'.repeat(10_000) }, 'md5'],
       ['a create_time that is not a date', { create_time: 'yesterday' }, 'create_time'],
@@ -381,6 +389,22 @@ const CASES: Case[] = [
       doc.syncToken = '17850000OO'
     }),
     message: /"syncToken" "17850000OO" must be all digits/
+  },
+  // Issue 15: once applied, such a token was recorded on the groups and held back every genuine
+  // file after it (for 20 digits, forever).
+  {
+    name: 'a 20-digit syncToken',
+    serve: edited(doc => {
+      doc.syncToken = '99999999999999999999'
+    }),
+    message: /syncToken 99999999999999999999 .*cannot be an AWS publication time: it has 20 digits/
+  },
+  {
+    name: 'a syncToken a day ahead of the runner',
+    serve: edited(doc => {
+      doc.syncToken = String(Math.floor(Date.now() / 1000) + 86_400)
+    }),
+    message: /cannot be an AWS publication time: it is .*later than the runner's clock/
   },
   {
     name: 'a syncToken that is a number',

@@ -9,8 +9,8 @@ const reader =
 const parse = (
   inputs: Record<string, string>,
   env: Record<string, string> = { AWS_REGION: 'us-east-1' },
-  trigger?: TriggerContext
-) => parseConfig(reader(inputs), env, trigger)
+  trigger: TriggerContext = {}
+) => parseConfig(reader(inputs), env, trigger, new Date('2026-08-14T00:00:00Z'))
 
 describe('parseConfig defaults', () => {
   test('every input has the documented default', () => {

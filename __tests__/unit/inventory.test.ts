@@ -96,3 +96,41 @@ describe('classifyGroup', () => {
     ).toEqual(['pl-1'])
   })
 })
+
+describe('the sync-token tag (issue 15)', () => {
+  // DEFAULT_OWNERSHIP's clock: 2027-01-01T00:00:00Z (1798761600).
+  const withTag = (value: string) =>
+    managed(sg({ ...tagged, 'cloudfront-sg-sync:sync-token': value }))
+
+  test('a past publication time is believed', () => {
+    expect(withTag('1786615985')).toMatchObject({ syncToken: '1786615985' })
+    expect(withTag('1786615985').ignoredSyncToken).toBeUndefined()
+  })
+
+  test('up to two hours ahead of the clock (skew) is believed', () => {
+    expect(withTag('1798768800').syncToken).toBe('1798768800')
+  })
+
+  test.each([
+    ['20 digits (every run "No change" before the fix)', '99999999999999999999', /20 digits/],
+    ['2286', '9999999999', /later than the runner's clock/],
+    ['two hours and a second ahead', '1798768801', /later than the runner's clock/],
+    ['not digits', 'soon', /not all digits/]
+  ])('ignored, with the reason: %s', (_name, value, reason) => {
+    const group = withTag(value)
+    expect(group.syncToken).toBeUndefined()
+    expect(group.ignoredSyncToken?.value).toBe(value)
+    expect(group.ignoredSyncToken?.reason).toMatch(reason)
+  })
+
+  test('a long tag value is cut in what is kept for messages', () => {
+    const group = withTag('9'.repeat(256))
+    expect(group.ignoredSyncToken?.value).toBe(`${'9'.repeat(40)}...`)
+  })
+
+  test('no tag: neither field', () => {
+    const group = managed(sg(tagged))
+    expect(group.syncToken).toBeUndefined()
+    expect(group.ignoredSyncToken).toBeUndefined()
+  })
+})

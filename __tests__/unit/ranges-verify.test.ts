@@ -1,6 +1,11 @@
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { parseIpRanges, RangesError } from '../../src/ranges/parse.js'
-import { checkNotStale, md5Hex, verifyDownload } from '../../src/ranges/verify.js'
+import {
+  checkNotStale,
+  checkSyncTokenPlausible,
+  md5Hex,
+  verifyDownload
+} from '../../src/ranges/verify.js'
 import type { Notification } from '../../src/types.js'
 import { refusal } from '../helpers/ranges.js'
 
@@ -117,4 +122,27 @@ describe('checkNotStale', () => {
       expect(() => checkNotStale(doc1, notification)).not.toThrow()
     }
   )
+})
+
+describe('checkSyncTokenPlausible (issue 15)', () => {
+  const now = new Date('2026-08-14T10:00:00Z')
+  const withToken = (syncToken: string) => ({ ...doc1, syncToken })
+
+  it('accepts a past publication, and one up to two hours ahead (clock skew)', () => {
+    expect(() => checkSyncTokenPlausible(doc1, now)).not.toThrow()
+    expect(() => checkSyncTokenPlausible(withToken('1786708800'), now)).not.toThrow()
+  })
+
+  it.each([
+    ['20 digits', '99999999999999999999', /syncToken 99999999999999999999 .*it has 20 digits/],
+    ['a future time', '1786708801', /syncToken 1786708801 .*later than the runner's clock/],
+    ['a thousand digits, cut in the message', '9'.repeat(1000), /syncToken 9{24}\.\.\. /]
+  ])('refuses %s with a hint', (_name, token, message) => {
+    const error = refusal(() => checkSyncTokenPlausible(withToken(token), now))
+    expect(error).toBeInstanceOf(RangesError)
+    expect(error.code).toBe('implausible-sync-token')
+    expect(error.message).toMatch(message)
+    expect(error.message).toContain('cannot be an AWS publication time')
+    expect(error.hint).toMatch(/^Nothing was changed\. .*ip-ranges-url.*clock/)
+  })
 })

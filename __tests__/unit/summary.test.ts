@@ -3,7 +3,7 @@
 import type { SkippedGroup } from '../../src/inventory.js'
 import type { GroupChange, Pool } from '../../src/plan.js'
 import type { RunReport } from '../../src/report/summary.js'
-import { SUMMARY_BUDGET_BYTES, renderSummary } from '../../src/report/summary.js'
+import { SUMMARY_BUDGET_BYTES, renderSummary, statusLine } from '../../src/report/summary.js'
 
 const MIB = 1024 * 1024
 
@@ -123,4 +123,43 @@ it('cuts an enormous error at a line boundary within the budget', () => {
   expect(text).toContain('… summary cut at 256 KiB')
   expect(text).not.toContain('\uFFFD')
   expect(text).toMatch(/line \d+ — détail\n\n… summary cut/)
+})
+
+describe('a held-back pool is a warning, never "No change" (issue 15)', () => {
+  const heldBack = [
+    {
+      id: '123456789012/us-east-1/vpc-1/global/tcp:443',
+      groupId: 'sg-0a',
+      recordedSyncToken: '1786615985'
+    }
+  ]
+  const withHeld = (status: RunReport['status']): RunReport => {
+    const r = report(1, 1, 1)
+    r.status = status
+    r.plan = { ...(r.plan as NonNullable<RunReport['plan']>), heldBack }
+    return r
+  }
+
+  it('nothing to change but a pool held back: a Held back status line and a warning', () => {
+    const r = withHeld('held-back')
+    expect(statusLine(r)).toMatch(/^⚠️ \*\*Held back\*\*: 1 pool\(s\) already hold newer ranges/)
+    const text = renderSummary(r)
+    expect(text).not.toContain('No change')
+    expect(text).toContain(
+      '> [!WARNING]\n> 123456789012/us-east-1/vpc-1/global/tcp:443 held back, left as it is: ' +
+        'sg-0a already holds newer ranges (syncToken 1786615985).'
+    )
+  })
+
+  it('applied elsewhere, one pool held back: the status line says so', () => {
+    expect(statusLine(withHeld('applied'))).toBe(
+      '✅ **Applied**: +1 / −0 rules in 1 of 1 groups. ⚠️ 1 pool(s) held back (see below).'
+    )
+  })
+
+  it('no pool held back: the status line is unchanged', () => {
+    const r = report(1, 1, 0)
+    r.status = 'no-change'
+    expect(statusLine(r)).toMatch(/^✅ \*\*No change\*\*/)
+  })
 })

@@ -7,13 +7,17 @@ import {
 } from '../../src/trigger.js'
 import type { TriggerOptions } from '../../src/trigger.js'
 
+// The run's clock: a day after VALID's synctoken (2026-08-13T10:13:05Z).
+const NOW = new Date('2026-08-14T10:13:05Z')
 const OPTIONS: TriggerOptions = {
   dispatchEventTypes: ['aws-ip-ranges-changed'],
-  ipRangesUrl: 'https://ip-ranges.amazonaws.com/ip-ranges.json'
+  ipRangesUrl: 'https://ip-ranges.amazonaws.com/ip-ranges.json',
+  now: NOW
 }
 const LOOPBACK: TriggerOptions = {
   dispatchEventTypes: ['aws-ip-ranges-changed'],
-  ipRangesUrl: 'http://127.0.0.1:8080/ip-ranges.json'
+  ipRangesUrl: 'http://127.0.0.1:8080/ip-ranges.json',
+  now: NOW
 }
 
 const VALID = {
@@ -119,6 +123,20 @@ describe('parseTrigger: repository_dispatch', () => {
   })
 })
 
+describe('parseTrigger: synctoken plausibility (issue 15)', () => {
+  test('a synctoken up to 2 hours ahead of the runner (clock skew) is accepted', () => {
+    const synctoken = String(NOW.getTime() / 1000 + 7200)
+    expect(parseTrigger(dispatch({ synctoken }), OPTIONS)).toMatchObject({
+      kind: 'run',
+      notification: { syncToken: synctoken }
+    })
+  })
+
+  test('old history is accepted: a replay of a 2014 publication is not refused here', () => {
+    expect(parseTrigger(dispatch({ synctoken: '1416435608' }), OPTIONS).kind).toBe('run')
+  })
+})
+
 describe('parseTrigger: invalid client_payload is rejected', () => {
   const cases: [string, unknown, RegExp][] = [
     ['client_payload a string', 'abc', /client_payload is "abc": expected a JSON object/],
@@ -131,6 +149,27 @@ describe('parseTrigger: invalid client_payload is rejected', () => {
     ['synctoken not digits', { ...VALID, synctoken: '17866a' }, /'synctoken'.*digits/],
     ['synctoken too long', { ...VALID, synctoken: '1'.repeat(13) }, /'synctoken'/],
     ['synctoken negative', { ...VALID, synctoken: '-1' }, /'synctoken'/],
+    // Issue 15: a 20-digit or a future synctoken is not an AWS publication time.
+    [
+      'synctoken of 20 digits',
+      { ...VALID, synctoken: '99999999999999999999' },
+      /'synctoken' is invalid \("99999999999999999999": it has 20 digits.*cannot lie in the future/
+    ],
+    [
+      'synctoken 12 digits (accepted before issue 15)',
+      { ...VALID, synctoken: '100000000000' },
+      /'synctoken' is invalid \("100000000000": it has 12 digits/
+    ],
+    [
+      'synctoken in the year 2286',
+      { ...VALID, synctoken: '9999999999' },
+      /'synctoken' is invalid \("9999999999": it is 2286-11-20T17:46:39Z, later than the runner's clock \(2026-08-14T10:13:05.000Z\) plus 2 hours/
+    ],
+    [
+      'synctoken 2 hours and 1 second ahead of the runner',
+      { ...VALID, synctoken: String(NOW.getTime() / 1000 + 7201) },
+      /'synctoken' is invalid.*latest acceptable: 1786709585\)/
+    ],
     ['md5 too short', { ...VALID, md5: 'abc' }, /'md5' is invalid \("abc"\).*32 hexadecimal/],
     ['md5 not hex', { ...VALID, md5: 'g'.repeat(32) }, /'md5'/],
     ['md5 an object', { ...VALID, md5: { a: 1 } }, /'md5' is invalid \(a object\)/],

@@ -4,7 +4,7 @@ import type { IpFamily, Notification, RangeSet } from '../types.js'
 import { type DownloadOptions, downloadIpRanges } from './fetch.js'
 import { parseIpRanges } from './parse.js'
 import { selectRanges } from './select.js'
-import { checkNotStale, verifyDownload } from './verify.js'
+import { checkNotStale, checkSyncTokenPlausible, verifyDownload } from './verify.js'
 
 export {
   canonicalCidr,
@@ -17,7 +17,7 @@ export {
 export { type DownloadOptions, downloadIpRanges, isLoopbackHostname } from './fetch.js'
 export { type IpRangesDocument, parseIpRanges, RangesError, type RangesErrorCode } from './parse.js'
 export { listServices, selectRanges } from './select.js'
-export { checkNotStale, md5Hex, verifyDownload } from './verify.js'
+export { checkNotStale, checkSyncTokenPlausible, md5Hex, verifyDownload } from './verify.js'
 
 export interface LoadRangeSetOptions {
   url: string
@@ -26,6 +26,8 @@ export interface LoadRangeSetOptions {
   mergeAdjacent: boolean
   /** What a change notification announced; checked against the download when present. */
   notification?: Notification
+  /** The run's clock: a document whose syncToken lies in its future is refused. */
+  now: Date
   download?: DownloadOptions
 }
 
@@ -42,6 +44,7 @@ export async function loadRangeSet(options: LoadRangeSetOptions): Promise<Loaded
   const notification = options.notification ?? {}
   const download = await downloadIpRanges(options.url, options.download)
   const doc = parseIpRanges(download.body)
+  checkSyncTokenPlausible(doc, options.now)
   checkNotStale(doc, notification)
   const verified = verifyDownload(download.body, doc, notification)
   const notices: string[] = []

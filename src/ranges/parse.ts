@@ -15,6 +15,7 @@ export type RangesErrorCode =
   | 'notification'
   | 'md5-mismatch'
   | 'stale'
+  | 'implausible-sync-token'
   | 'unknown-service'
   | 'empty-selection'
   | 'too-broad'

@@ -6,6 +6,7 @@
 // MD5 means the bytes are not what AWS published.
 
 import { createHash } from 'node:crypto'
+import { judgeSyncToken } from '../sync-token.js'
 import type { Notification } from '../types.js'
 import { type IpRangesDocument, RangesError } from './parse.js'
 
@@ -34,6 +35,24 @@ function notificationSyncToken(notification: Notification): bigint | undefined {
     )
   }
   return BigInt(token)
+}
+
+/**
+ * Throws `RangesError` code `implausible-sync-token` if the document's syncToken cannot be a
+ * publication time at `now` (see ../sync-token.ts): applying it would record it on the groups it
+ * changes, and every genuine file after it would be held back.
+ */
+export function checkSyncTokenPlausible(doc: IpRangesDocument, now: Date): void {
+  const verdict = judgeSyncToken(doc.syncToken, now)
+  if (verdict.plausible) return
+  const shown = doc.syncToken.length > 24 ? `${doc.syncToken.slice(0, 24)}...` : doc.syncToken
+  throw new RangesError(
+    'implausible-sync-token',
+    `The downloaded ip-ranges.json has syncToken ${shown} (createDate ${doc.createDate}), which ` +
+      `cannot be an AWS publication time: ${verdict.reason}`,
+    'Nothing was changed. The file is not what AWS publishes: check ip-ranges-url and any proxy ' +
+      "or mirror. If the runner's clock is wrong (self-hosted runner), fix it (NTP)."
+  )
 }
 
 /**

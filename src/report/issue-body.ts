@@ -253,6 +253,8 @@ function headline(report: IssueReport, groups: number): string {
       return '⛔ Refused: nothing was changed'
     case 'no-change':
       return '✅ No change'
+    case 'held-back':
+      return '⚠️ Held back: nothing was changed'
     case 'skipped':
       return '⏭️ Skipped'
   }

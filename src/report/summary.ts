@@ -5,7 +5,15 @@ import type { SkippedGroup } from '../inventory.js'
 import type { GroupChange, Plan, Pool } from '../plan.js'
 import type { IpFamily, RangeSource } from '../types.js'
 
-export type RunStatus = 'applied' | 'dry-run' | 'no-change' | 'skipped' | 'refused' | 'failed'
+export type RunStatus =
+  | 'applied'
+  | 'dry-run'
+  | 'no-change'
+  /** Nothing to change, but pools were held back (they hold newer ranges than this run's file). */
+  | 'held-back'
+  | 'skipped'
+  | 'refused'
+  | 'failed'
 
 export interface RunReport {
   status: RunStatus
@@ -45,9 +53,9 @@ export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BY
   if (report.source) head.push(...sourceTable(report), '')
   for (const held of report.plan?.heldBack ?? []) {
     head.push(
-      '> [!NOTE]',
-      `> ${held.id} left as it is: ${held.groupId} already holds newer ranges (syncToken ` +
-        `${held.recordedSyncToken}).`,
+      '> [!WARNING]',
+      `> ${held.id} held back, left as it is: ${held.groupId} already holds newer ranges ` +
+        `(syncToken ${held.recordedSyncToken}).`,
       ''
     )
   }
@@ -80,6 +88,13 @@ export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BY
 }
 
 export function statusLine(report: RunReport): string {
+  const line = statusText(report)
+  const held = report.plan?.heldBack.length ?? 0
+  if (held === 0 || report.status === 'held-back') return line
+  return `${line} ⚠️ ${held} pool(s) held back (see below).`
+}
+
+function statusText(report: RunReport): string {
   const totals = report.plan?.totals
   const groups = report.plan?.pools.reduce((n, pool) => n + pool.groups.length, 0) ?? 0
   switch (report.status) {
@@ -97,6 +112,13 @@ export function statusLine(report: RunReport): string {
       )
     case 'no-change':
       return `✅ **No change**: ${groups} groups in ${report.regions.length} region(s) already match.`
+    case 'held-back':
+      // Never "No change": these pools are not on this run's ranges (a late notification, or a
+      // group tagged with a newer syncToken).
+      return (
+        `⚠️ **Held back**: ${report.plan?.heldBack.length ?? 0} pool(s) already hold newer ranges ` +
+        `than this run's file and were left as they are; ${groups} other group(s) already match.`
+      )
     case 'skipped':
       return `⏭️ **Skipped**: ${report.notices[0] ?? 'nothing to do for this event'}`
     case 'refused':
