@@ -87,10 +87,16 @@ async function sync(config: Config, report: RunReport): Promise<void> {
     {
       families: config.families,
       maxRemovalsPercent: config.maxRemovalsPercent,
+      maxGrowthPercent: config.maxGrowthPercent,
+      unpublished: ranges.unpublished,
       syncToken: ranges.source.syncToken
     }
   )
   report.plan = plan
+  for (const notice of plan.notices ?? []) {
+    report.notices.push(notice)
+    core.notice(notice)
+  }
   for (const held of plan.heldBack) {
     core.notice(
       `${held.id} left as it is: ${held.groupId} already holds newer ranges (syncToken ` +
