@@ -170,14 +170,22 @@ export function buildPlan(
     pools.push(pool)
     const allowed = { ipv4: managedSet(members, 'ipv4'), ipv6: managedSet(members, 'ipv6') }
     before.set(id, allowed)
-    const growth = growthProblems(
-      pool,
-      allowed,
-      covering[first.scope],
-      families,
-      options.maxGrowthPercent ?? DEFAULT_MAX_GROWTH_PERCENT
+    // A pool already tagged with this very document was planned from it before, growth guard
+    // included (the tag is written before the first change): an interrupted or failed run's rerun
+    // must converge, not be refused for the part it has already done.
+    const resumed = members.some(
+      group => group.syncToken !== undefined && group.syncToken === options.syncToken
     )
-    problems.push(...growth)
+    if (!resumed) {
+      const growth = growthProblems(
+        pool,
+        allowed,
+        covering[first.scope],
+        families,
+        options.maxGrowthPercent ?? DEFAULT_MAX_GROWTH_PERCENT
+      )
+      problems.push(...growth)
+    }
   }
 
   const plannedIds = new Set(pools.map(pool => pool.id))

@@ -389,6 +389,19 @@ describe('buildPlan bounds on what it applies (issue 15)', () => {
     expect(overridden.problems).toEqual([])
   })
 
+  test('a rerun of the same document (a pool tagged with its syncToken) is not refused as growth', () => {
+    // An interrupted first sync left one group of two filled; the rerun completes it.
+    const groups = [
+      group({ id: 'sg-a', v4: nets(0, 2), syncToken: '1785000000' }),
+      group({ id: 'sg-b' })
+    ]
+    const wanted = desired(nets(0, 10))
+    expect(buildPlan(wanted, groups, options({ syncToken: '1785000000' })).problems).toEqual([])
+    expect(
+      buildPlan(wanted, groups, options({ syncToken: '1785000300' })).problems.map(p => p.kind)
+    ).toEqual(['growth'])
+  })
+
   test('a first sync into empty groups is bounded only by the absolute limits', () => {
     const plan = buildPlan(desired(['10.0.0.0/9']), [group({ id: 'sg-a' })], options())
     expect(plan.problems).toEqual([])
