@@ -342,14 +342,16 @@ describe('selectRanges bounds on what is applied (issue 15)', () => {
       { length: 270_000 },
       (_, i) => `11.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`
     )
+    const huge = doc(many)
     const started = performance.now()
     const error = refusal(() =>
-      selectRanges(doc(many), { service: 'CLOUDFRONT', families: ['ipv4'], mergeAdjacent: true })
+      selectRanges(huge, { service: 'CLOUDFRONT', families: ['ipv4'], mergeAdjacent: true })
     )
-    expect(performance.now() - started).toBeLessThan(500)
+    // It stops at the 5,001st: milliseconds, where sorting and merging all would take seconds.
+    expect(performance.now() - started).toBeLessThan(1000)
     expect(error.code).toBe('too-many-prefixes')
     expect(error.message).toMatch(
-      /lists more than 5000 IPv4 prefixes for service CLOUDFRONT \(the 5001th is prefixes\[5000\]\)/
+      /lists more than 5000 IPv4 prefixes for service CLOUDFRONT \(the one over the limit is prefixes\[5000\]\)/
     )
   })
 })

@@ -87,7 +87,7 @@ export function selectRanges(doc: IpRangesDocument, options: SelectOptions): Sel
         'too-many-prefixes',
         `ip-ranges.json (syncToken ${doc.syncToken}) lists more than ${MAX_SELECTED_PREFIXES} ` +
           `${families.map(familyName).join(' and ')} prefixes for service ${service} (the ` +
-          `${MAX_SELECTED_PREFIXES + 1}th is ${where}); CloudFront publishes about 250: refusing ` +
+          `one over the limit is ${where}); CloudFront publishes about 250: refusing ` +
           'to plan for it',
         'Check that ip-ranges-url serves the genuine AWS file and that input service names the ' +
           'CloudFront set; nothing was changed.'
