@@ -8,7 +8,8 @@
 //   3. one range added and one removed;
 //   4. organisation scale: 16 regions x 40 groups, 50 ms per EC2 call, first sync and rerun;
 //   5. parse + verify + select + plan of a full-size ip-ranges.json, in process;
-//   6. cold start of dist/index.js under Node 24 (spawn -> first request) and bundle size.
+//   6. cold start of dist/index.js under Node 24 (spawn -> first request) and bundle size;
+//   7. hostile sizes (issue 15): dev/bench-bounds.ts, in process.
 //
 // How things are measured:
 // - End to end (1-4, 6): dist/index.js run the way a runner runs it (dev/run-action.ts, Node 24),
@@ -58,6 +59,7 @@ import { DEFAULT_ACCOUNT_ID } from './emulators/ec2.js'
 import type { Ec2Call } from './emulators/ec2.js'
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from './ip-ranges-fixture.js'
 import { ACTION_ENTRY, PROJECT_ROOT, node24, runAction } from './run-action.js'
+import { runBoundsBench } from './bench-bounds.js'
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
@@ -1172,11 +1174,14 @@ async function main(argv: string[]): Promise<void> {
       `+${change.added.join(',')} -${change.removed.join(',')}`
   )
 
+  let bounds: ReturnType<typeof runBoundsBench> | undefined
   try {
     await singleRegion(settings, base, changed)
     await orgScale(settings, base)
     await parseScenario(settings, base, changed)
     await coldStart(settings, base)
+    log('scenario 7, hostile sizes (issue 15):')
+    bounds = runBoundsBench(line => log(`  ${line}`))
   } finally {
     await aws.stop()
     await ranges.stop()
@@ -1224,6 +1229,7 @@ async function main(argv: string[]): Promise<void> {
     range: { bytes: base.length, added: change.added, removed: change.removed },
     rows,
     ratios: ratioTable,
+    bounds,
     benchSeconds: round((performance.now() - began) / 1000)
   }
   mkdirSync(join(settings.out, '..'), { recursive: true })

@@ -27,6 +27,8 @@ export interface Config {
   mergeAdjacent: boolean
   ruleDescription: string
   maxRemovalsPercent: number
+  /** How much more address space a pool may allow after a run, in percent of today's. */
+  maxGrowthPercent: number
   dryRun: boolean
   identity: IdentityConfig
   /** The triggering event, and why the run does nothing when it should not act on it. */
@@ -113,6 +115,7 @@ export function parseConfig(
     mergeAdjacent: parseBoolean('merge-adjacent', input('merge-adjacent') || 'true'),
     ruleDescription: parseRuleDescription(input('rule-description') || 'cloudfront-sg-sync'),
     maxRemovalsPercent: parsePercent(input('max-removals-percent') || '25'),
+    maxGrowthPercent: parseGrowthPercent(input('max-growth-percent') || '100'),
     dryRun: parseBoolean('dry-run', input('dry-run') || 'false'),
     identity: parseIdentityInputs(read),
     event: decision.event,
@@ -263,6 +266,23 @@ function parsePercent(value: string): number {
       'max-removals-percent',
       value,
       'a percentage from 0 to 100 (100 disables the guard)'
+    )
+  }
+  return number
+}
+
+// No upper bound a legitimate switch could need: CLOUDFRONT_ORIGIN_FACING to CLOUDFRONT is ~1,130%,
+// a one-rule pool to the whole set far more. The absolute limits of the ranges step still hold.
+const MAX_GROWTH_PERCENT = 1_000_000_000
+
+function parseGrowthPercent(value: string): number {
+  const number = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN
+  if (!(number >= 0 && number <= MAX_GROWTH_PERCENT)) {
+    throw invalid(
+      'max-growth-percent',
+      value,
+      'a percentage of at least 0 (how much more address space a pool may allow after the run ' +
+        'than before; 100 lets it double)'
     )
   }
   return number

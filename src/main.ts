@@ -90,10 +90,16 @@ async function sync(config: Config, report: RunReport, now: Date): Promise<void>
     {
       families: config.families,
       maxRemovalsPercent: config.maxRemovalsPercent,
+      maxGrowthPercent: config.maxGrowthPercent,
+      unpublished: ranges.unpublished,
       syncToken: ranges.source.syncToken
     }
   )
   report.plan = plan
+  for (const notice of plan.notices ?? []) {
+    report.notices.push(notice)
+    core.notice(notice)
+  }
   // A held-back pool is not in sync with this run's file: a warning (annotation, and the summary's
   // status line), though a late notification is normal and the run still exits 0.
   for (const held of plan.heldBack) {

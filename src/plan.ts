@@ -2,13 +2,32 @@
 // revoke. Pure and deterministic. Everything that could make a run unsafe (not enough rule slots,
 // too many removals) is decided here, so it stops the run before the first mutation.
 import type { ManagedGroup, ManagedRule } from './inventory.js'
-import { cidrContains, mergeCidrs, sortCidrTexts } from './ranges/cidr.js'
+import {
+  AddressSet,
+  type Cidr,
+  compareCidrs,
+  formatCidr,
+  parseCidr,
+  tryParseCidr
+} from './ranges/cidr.js'
+import { BROADEST_PREFIX, describeCount, MAX_ADDRESSES } from './ranges/select.js'
 import type { CidrsByScope, IpFamily, Scope } from './types.js'
 import { SCOPES } from './types.js'
 
 export interface PlanOptions {
   families: IpFamily[]
   maxRemovalsPercent: number
+  /**
+   * How much more address space a pool's managed rules may allow after the run than before, in
+   * percent of today's (default 100: at most double). Pools with no managed rule of a family (a
+   * first sync) are bounded only by the absolute limits of the ranges step.
+   */
+  maxGrowthPercent?: number
+  /**
+   * Requested families the document publishes nothing for. Nothing to do where no group holds a
+   * managed rule of the family (a notice); refused where some do, since all would be revoked.
+   */
+  unpublished?: IpFamily[]
   /** syncToken of the ranges being applied; pools already holding newer ranges are left alone. */
   syncToken?: string
 }
@@ -54,7 +73,7 @@ export interface Pool {
 }
 
 export interface PlanProblem {
-  kind: 'capacity' | 'removals'
+  kind: 'capacity' | 'removals' | 'growth' | 'unpublished' | 'bounds'
   message: string
 }
 
@@ -72,7 +91,11 @@ export interface Plan {
   problems: PlanProblem[]
   totals: PlanTotals
   heldBack: HeldBackPool[]
+  /** Worth telling the user, not failures (a family with nothing published and nothing managed). */
+  notices?: string[]
 }
+
+export const DEFAULT_MAX_GROWTH_PERCENT = 100
 
 const emptyFamilies = <T>(make: () => T): Record<IpFamily, T> => ({ ipv4: make(), ipv6: make() })
 
@@ -95,24 +118,35 @@ export function buildPlan(
     else byPool.set(id, [group])
   }
 
-  // Per scope, computed once: the exact union of the wanted ranges, which tells whether a
-  // revocation drops an address still wanted (no early revoke) or no longer wanted (removal
-  // guard); and the wanted ranges sorted. Each group's additions are taken from the sorted list in
-  // order, so they come out sorted without parsing every CIDR again per group.
-  const covering = {} as Record<Scope, Record<IpFamily, string[]>>
+  const problems: PlanProblem[] = []
+  const notices: string[] = []
+  const families = familiesToPlan(groups, options, problems, notices)
+  const planOptions = { ...options, families }
+
+  // Per scope, computed once: the exact union of the wanted ranges as sorted intervals, which
+  // tells in O(log n) whether a revocation drops an address still wanted (no early revoke) or no
+  // longer wanted (removal guard); and the wanted ranges sorted. Each group's additions are taken
+  // from the sorted list in order, so they come out sorted without parsing every CIDR again.
+  const covering = {} as Record<Scope, Record<IpFamily, AddressSet>>
   const sorted = {} as Record<Scope, Record<IpFamily, string[]>>
+  const parsed = {} as Record<Scope, Record<IpFamily, Cidr[]>>
   for (const scope of SCOPES) {
+    const ipv4 = parseSorted(desired[scope].ipv4)
+    const ipv6 = parseSorted(desired[scope].ipv6)
+    sorted[scope] = { ipv4: ipv4.texts, ipv6: ipv6.texts }
+    parsed[scope] = { ipv4: ipv4.cidrs, ipv6: ipv6.cidrs }
     covering[scope] = {
-      ipv4: mergeCidrs(desired[scope].ipv4),
-      ipv6: mergeCidrs(desired[scope].ipv6)
+      ipv4: new AddressSet('ipv4', ipv4.cidrs),
+      ipv6: new AddressSet('ipv6', ipv6.cidrs)
     }
-    sorted[scope] = {
-      ipv4: sortCidrTexts(desired[scope].ipv4),
-      ipv6: sortCidrTexts(desired[scope].ipv6)
+    for (const family of families) {
+      const problem = boundsProblem(scope, family, parsed[scope][family], covering[scope][family])
+      if (problem) problems.push(problem)
     }
   }
+  // What each pool's managed rules allow today, per family: for the growth and removal guards.
+  const before = new Map<string, Record<IpFamily, AddressSet>>()
 
-  const problems: PlanProblem[] = []
   const pools: Pool[] = []
   const heldBack: HeldBackPool[] = []
   for (const id of [...byPool.keys()].sort(compareText)) {
@@ -125,15 +159,168 @@ export function buildPlan(
       heldBack.push({ id, groupId: newer.groupId, recordedSyncToken: newer.syncToken })
       continue
     }
-    pools.push(planPool(id, sorted[first.scope], covering[first.scope], members, options, problems))
+    const pool = planPool(
+      id,
+      sorted[first.scope],
+      covering[first.scope],
+      members,
+      planOptions,
+      problems
+    )
+    pools.push(pool)
+    const allowed = { ipv4: managedSet(members, 'ipv4'), ipv6: managedSet(members, 'ipv6') }
+    before.set(id, allowed)
+    // A pool already tagged with this very document was planned from it before, growth guard
+    // included (the tag is written before the first change): an interrupted or failed run's rerun
+    // must converge, not be refused for the part it has already done.
+    const resumed = members.some(
+      group => group.syncToken !== undefined && group.syncToken === options.syncToken
+    )
+    if (!resumed) {
+      const growth = growthProblems(
+        pool,
+        allowed,
+        covering[first.scope],
+        families,
+        options.maxGrowthPercent ?? DEFAULT_MAX_GROWTH_PERCENT
+      )
+      problems.push(...growth)
+    }
   }
 
   const plannedIds = new Set(pools.map(pool => pool.id))
   const planned = groups.filter(group => plannedIds.has(poolId(group)))
-  const totals = summarise(pools, planned, covering, options.families)
+  const totals = summarise(pools, planned, before, parsed, families)
   const guard = removalGuard(totals, options.maxRemovalsPercent)
   if (guard) problems.push(guard)
-  return { pools, problems, totals, heldBack }
+  return { pools, problems, totals, heldBack, notices }
+}
+
+const familyName = (family: IpFamily): string => (family === 'ipv4' ? 'IPv4' : 'IPv6')
+
+/**
+ * The families to plan. A family the document publishes nothing for is nothing to do when no
+ * group holds a managed rule of it (AWS published no origin-facing IPv6 range until mid-2025): a
+ * notice. Where groups do hold some, planning it would revoke them all: refused.
+ */
+function familiesToPlan(
+  groups: ManagedGroup[],
+  options: PlanOptions,
+  problems: PlanProblem[],
+  notices: string[]
+): IpFamily[] {
+  const unpublished = new Set(options.unpublished ?? [])
+  const families: IpFamily[] = []
+  for (const family of options.families) {
+    if (!unpublished.has(family)) {
+      families.push(family)
+      continue
+    }
+    const holding = groups.filter(group => group.managed[family].length > 0)
+    const name = familyName(family)
+    if (holding.length === 0) {
+      notices.push(
+        `The ranges list no ${name} prefix for this service and no group holds a managed ${name} ` +
+          `rule: nothing to do for ${name}; the other families were synced.`
+      )
+      continue
+    }
+    families.push(family)
+    const rules = holding.reduce((sum, group) => sum + group.managed[family].length, 0)
+    problems.push({
+      kind: 'unpublished',
+      message:
+        `The ranges list no ${name} prefix for this service, but ${holding.length} group(s) ` +
+        `(${holding
+          .slice(0, 3)
+          .map(group => group.groupId)
+          .join(', ')}${holding.length > 3 ? ', ...' : ''}) hold ${rules} managed ${name} ` +
+        `rule(s), which would all be revoked. If ${name} was dropped on purpose, remove ${family} ` +
+        "from input 'ip-families' (and delete those rules by hand if they must go); otherwise " +
+        'retry later: this may be a transient publication error.'
+    })
+  }
+  return families
+}
+
+/**
+ * The bounds of the ranges step, checked again on exactly what the plan applies: however the
+ * wanted set was transformed (merged, deduplicated), no rule may be broader than the broadest
+ * published prefix allowed, nor the set larger than its absolute limit.
+ */
+function boundsProblem(
+  scope: Scope,
+  family: IpFamily,
+  wanted: Cidr[],
+  covering: AddressSet
+): PlanProblem | undefined {
+  const broad = wanted.find(cidr => cidr.prefixLength < BROADEST_PREFIX[family])
+  if (broad !== undefined) {
+    return {
+      kind: 'bounds',
+      message:
+        `The ${scope} ${familyName(family)} ranges include ${formatCidr(broad)}, broader than ` +
+        `/${BROADEST_PREFIX[family]}: refusing to open security groups to it. Check the ip-ranges ` +
+        'source.'
+    }
+  }
+  if (covering.size > MAX_ADDRESSES[family]) {
+    return {
+      kind: 'bounds',
+      message:
+        `The ${scope} ${familyName(family)} ranges cover ${describeCount(covering.size)} ` +
+        `addresses, more than the ${describeCount(MAX_ADDRESSES[family])} allowed. Check the ` +
+        'ip-ranges source.'
+    }
+  }
+  return undefined
+}
+
+/**
+ * Refuse a pool whose rules would allow far more addresses than they do today: a forged document
+ * adding a /9 beside the genuine set passes every absolute bound, but not this one. A pool with no
+ * managed rule of the family yet (a first sync) is bounded only by the absolute limits.
+ */
+function growthProblems(
+  pool: Pool,
+  allowed: Record<IpFamily, AddressSet>,
+  covering: Record<IpFamily, AddressSet>,
+  families: IpFamily[],
+  maxPercent: number
+): PlanProblem[] {
+  const problems: PlanProblem[] = []
+  for (const family of families) {
+    const today = allowed[family].size
+    const after = covering[family].size
+    if (today === 0n) continue
+    // after / today > 1 + maxPercent / 100, in integers (hundredths of a percent).
+    const hundredths = BigInt(Math.round(maxPercent * 100))
+    if (after * 10_000n <= today * (10_000n + hundredths)) continue
+    const ratio = Number((after * 1000n) / today) / 1000
+    const needed = Math.ceil((ratio - 1) * 100)
+    problems.push({
+      kind: 'growth',
+      message:
+        `Pool ${pool.id} would allow ${describeCount(after)} ${familyName(family)} addresses where ` +
+        `its managed rules allow ${describeCount(today)} today (${ratio.toFixed(1)} times as ` +
+        `many), more than max-growth-percent (${maxPercent}%) allows. If this is expected (for ` +
+        `example after switching service to CLOUDFRONT), rerun with max-growth-percent: ` +
+        `${needed} for this one run; otherwise check the ip-ranges source.`
+    })
+  }
+  return problems
+}
+
+/** The addresses a pool's managed rules of one family allow. */
+function managedSet(members: ManagedGroup[], family: IpFamily): AddressSet {
+  const cidrs: Cidr[] = []
+  for (const group of members) {
+    for (const rule of group.managed[family]) {
+      const parsed = tryParseCidr(rule.cidr)
+      if (parsed.ok && parsed.cidr.family === family) cidrs.push(parsed.cidr)
+    }
+  }
+  return new AddressSet(family, cidrs)
 }
 
 function isNewer(recorded: string | undefined, current: string | undefined): boolean {
@@ -144,7 +331,7 @@ function isNewer(recorded: string | undefined, current: string | undefined): boo
 function planPool(
   id: string,
   desiredForScope: Record<IpFamily, string[]>,
-  covering: Record<IpFamily, string[]>,
+  covering: Record<IpFamily, AddressSet>,
   members: ManagedGroup[],
   options: PlanOptions,
   problems: PlanProblem[]
@@ -204,7 +391,7 @@ function planPool(
   const mayRevokeFirst = members.map((_, index) =>
     options.families.every(family =>
       (changes[index] as GroupChange).remove[family].every(
-        rule => !covering[family].some(outer => overlaps(outer, rule.cidr))
+        rule => !overlaps(covering[family], rule.cidr)
       )
     )
   )
@@ -318,7 +505,8 @@ function capacityProblem(
 function summarise(
   pools: Pool[],
   groups: ManagedGroup[],
-  covering: Record<Scope, Record<IpFamily, string[]>>,
+  before: Map<string, Record<IpFamily, AddressSet>>,
+  wanted: Record<Scope, Record<IpFamily, Cidr[]>>,
   families: IpFamily[]
 ): PlanTotals {
   let rulesAdded = 0
@@ -326,19 +514,20 @@ function summarise(
   let groupsChanged = 0
   let removalsUncovered = 0
   for (const pool of pools) {
-    for (const change of pool.groups) {
-      let changed = false
-      for (const family of families) {
+    const changedHere = new Set<string>()
+    for (const family of families) {
+      const allowed = before.get(pool.id)?.[family] ?? new AddressSet(family, [])
+      const free = freeRevokes(allowed, wanted[pool.scope][family])
+      for (const change of pool.groups) {
         rulesAdded += change.add[family].length
         rulesRemoved += change.remove[family].length
-        changed ||= change.add[family].length + change.remove[family].length > 0
-        const cover = covering[pool.scope][family]
-        removalsUncovered += change.remove[family].filter(
-          rule => !cover.some(outer => contains(outer, rule.cidr))
-        ).length
+        if (change.add[family].length + change.remove[family].length > 0) {
+          changedHere.add(change.groupId)
+        }
+        removalsUncovered += change.remove[family].filter(rule => !contains(free, rule.cidr)).length
       }
-      if (changed) groupsChanged += 1
     }
+    groupsChanged += changedHere.size
   }
   const managedBefore = groups.reduce(
     (sum, group) => sum + families.reduce((n, family) => n + group.managed[family].length, 0),
@@ -348,8 +537,30 @@ function summarise(
 }
 
 /**
+ * The addresses whose rules may be revoked for free: the wanted ranges lying wholly inside what the
+ * pool's managed rules allow today. A revoke inside one of them is a merge or a duplicate (nothing
+ * lost, nothing gained). A revoke "covered" by a broader new range is not free: 43 rules replaced
+ * by 0.0.0.0/0 are 43 withdrawals, which the guard weighs.
+ */
+function freeRevokes(before: AddressSet, wanted: Cidr[]): AddressSet {
+  return new AddressSet(
+    before.family,
+    wanted.filter(cidr => before.contains(cidr))
+  )
+}
+
+/** CIDR texts parsed once, in `compareCidrs` order (a comparator on texts parses per call). */
+function parseSorted(texts: readonly string[]): { texts: string[]; cidrs: Cidr[] } {
+  const entries = texts
+    .map(text => ({ text, cidr: parseCidr(text) }))
+    .sort((a, b) => compareCidrs(a.cidr, b.cidr))
+  return { texts: entries.map(entry => entry.text), cidrs: entries.map(entry => entry.cidr) }
+}
+
+/**
  * Refuse a plan that withdraws too much: a corrupt or unexpected range set must not strip an origin
- * of its CloudFront access. Rules replaced by a covering range (merges, duplicates) do not count.
+ * of its CloudFront access. Rules replaced by a range the pool already allowed in full (merges,
+ * duplicates) do not count; rules replaced by a broader range do.
  */
 function removalGuard(totals: PlanTotals, maxPercent: number): PlanProblem | undefined {
   if (maxPercent >= 100 || totals.managedBefore === 0) return undefined
@@ -365,16 +576,15 @@ function removalGuard(totals: PlanTotals, maxPercent: number): PlanProblem | und
   }
 }
 
-function contains(outer: string, inner: string): boolean {
-  try {
-    return cidrContains(outer, inner)
-  } catch {
-    return false
-  }
+function contains(set: AddressSet, cidr: string): boolean {
+  const parsed = tryParseCidr(cidr)
+  return parsed.ok && set.contains(parsed.cidr)
 }
 
-function overlaps(a: string, b: string): boolean {
-  return contains(a, b) || contains(b, a)
+/** Unreadable CIDRs count as overlapping: they never justify an early revoke. */
+function overlaps(set: AddressSet, cidr: string): boolean {
+  const parsed = tryParseCidr(cidr)
+  return !parsed.ok || set.overlaps(parsed.cidr)
 }
 
 function compareText(a: string, b: string): number {

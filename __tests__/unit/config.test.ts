@@ -32,6 +32,7 @@ describe('parseConfig defaults', () => {
       mergeAdjacent: true,
       ruleDescription: 'cloudfront-sg-sync',
       maxRemovalsPercent: 25,
+      maxGrowthPercent: 100,
       dryRun: false,
       identity: {
         roles: [],
@@ -141,10 +142,17 @@ describe('parseConfig errors name the input, the value and the expected form', (
     [{ 'rule-description': 'x'.repeat(256) }, 'at most 255 characters'],
     [{ 'max-removals-percent': '101' }, "Input 'max-removals-percent' has an invalid value '101'"],
     [{ 'max-removals-percent': '-1' }, "'-1'"],
+    [{ 'max-growth-percent': '-5' }, "Input 'max-growth-percent' has an invalid value '-5'"],
+    [{ 'max-growth-percent': 'lots' }, 'a percentage of at least 0'],
     [{ 'dry-run': 'maybe' }, "Input 'dry-run' has an invalid value 'maybe'"]
   ])('%j', (inputs, message) => {
     expect(() => parse(inputs)).toThrow(ConfigError)
     expect(() => parse(inputs)).toThrow(message)
+  })
+
+  test('max-growth-percent takes a large value for one run (issue 15)', () => {
+    expect(parse({ 'max-growth-percent': '1500' }).maxGrowthPercent).toBe(1500)
+    expect(parse({ 'max-growth-percent': '0' }).maxGrowthPercent).toBe(0)
   })
 
   test('no region anywhere says where to set one', () => {

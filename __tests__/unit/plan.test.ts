@@ -308,3 +308,168 @@ describe('buildPlan never goes backwards', () => {
     expect(plan.totals.rulesRemoved).toBe(c.heldBack ? 0 : 1)
   })
 })
+
+describe('buildPlan bounds on what it applies (issue 15)', () => {
+  const POOL = '111111111111/us-east-1/vpc-1/global/tcp:443'
+  const kinds = (plan: ReturnType<typeof buildPlan>) => plan.problems.map(p => p.kind).sort()
+
+  test('43 rules replaced by 0.0.0.0/0 (256 /8s merged): refused as too broad, and 43 withdrawals', () => {
+    const plan = buildPlan(
+      desired(['0.0.0.0/0']),
+      [group({ id: 'sg-a', v4: nets(0, 43) })],
+      options({ maxRemovalsPercent: 25 })
+    )
+    expect(plan.totals).toMatchObject({ rulesAdded: 1, rulesRemoved: 43, removalsUncovered: 43 })
+    expect(kinds(plan)).toEqual(['bounds', 'growth', 'removals'])
+    const messages = plan.problems.map(p => p.message).join('\n')
+    expect(messages).toContain('include 0.0.0.0/0, broader than /8')
+    expect(messages).toContain('withdraws 43 of 43 managed rules (100.0%)')
+  })
+
+  test('revokes "covered" by a broader new range are not free in the removal guard', () => {
+    const plan = buildPlan(
+      desired(['10.0.0.0/16']),
+      [group({ id: 'sg-a', v4: nets(0, 10) })],
+      options({ maxRemovalsPercent: 25, maxGrowthPercent: 1_000_000 })
+    )
+    expect(plan.totals.removalsUncovered).toBe(10)
+    expect(kinds(plan)).toEqual(['removals'])
+  })
+
+  test('revokes replaced by an exact merge (or a duplicate) stay free', () => {
+    const plan = buildPlan(
+      desired(['10.0.0.0/23', '10.0.2.0/24']),
+      [
+        group({ id: 'sg-a', v4: ['10.0.0.0/24', '10.0.1.0/24'] }),
+        group({ id: 'sg-b', v4: nets(2, 1) })
+      ],
+      options({ maxRemovalsPercent: 0 })
+    )
+    expect(plan.totals).toMatchObject({ rulesRemoved: 2, removalsUncovered: 0 })
+    expect(plan.problems).toEqual([])
+  })
+
+  test.each([
+    { today: 4, after: 8, percent: undefined, refused: false },
+    { today: 4, after: 9, percent: undefined, refused: true },
+    { today: 4, after: 9, percent: 125, refused: false },
+    { today: 4, after: 4, percent: 0, refused: false },
+    { today: 4, after: 5, percent: 0, refused: true }
+  ])('growth from $today to $after /24s with max-growth-percent $percent: refused=$refused', c => {
+    const plan = buildPlan(
+      desired(nets(0, c.after)),
+      [group({ id: 'sg-a', v4: nets(0, c.today) })],
+      options(c.percent === undefined ? {} : { maxGrowthPercent: c.percent })
+    )
+    expect(plan.problems.some(p => p.kind === 'growth')).toBe(c.refused)
+  })
+
+  test('a set far beyond what the pool holds is refused with the figures and the override', () => {
+    // A forged document: the genuine four /24s plus a /16 beside them, within every absolute bound.
+    const plan = buildPlan(
+      desired([...nets(0, 4), '11.0.0.0/16']),
+      [group({ id: 'sg-a', v4: nets(0, 4) })],
+      options()
+    )
+    expect(plan.problems).toEqual([
+      {
+        kind: 'growth',
+        message:
+          `Pool ${POOL} would allow 66,560 IPv4 addresses where its managed rules allow 1,024 ` +
+          'today (65.0 times as many), more than max-growth-percent (100%) allows. If this is ' +
+          'expected (for example after switching service to CLOUDFRONT), rerun with ' +
+          'max-growth-percent: 6400 for this one run; otherwise check the ip-ranges source.'
+      }
+    ])
+    const overridden = buildPlan(
+      desired([...nets(0, 4), '11.0.0.0/16']),
+      [group({ id: 'sg-a', v4: nets(0, 4) })],
+      options({ maxGrowthPercent: 6400 })
+    )
+    expect(overridden.problems).toEqual([])
+  })
+
+  test('a rerun of the same document (a pool tagged with its syncToken) is not refused as growth', () => {
+    // An interrupted first sync left one group of two filled; the rerun completes it.
+    const groups = [
+      group({ id: 'sg-a', v4: nets(0, 2), syncToken: '1785000000' }),
+      group({ id: 'sg-b' })
+    ]
+    const wanted = desired(nets(0, 10))
+    expect(buildPlan(wanted, groups, options({ syncToken: '1785000000' })).problems).toEqual([])
+    expect(
+      buildPlan(wanted, groups, options({ syncToken: '1785000300' })).problems.map(p => p.kind)
+    ).toEqual(['growth'])
+  })
+
+  test('a first sync into empty groups is bounded only by the absolute limits', () => {
+    const plan = buildPlan(desired(['10.0.0.0/9']), [group({ id: 'sg-a' })], options())
+    expect(plan.problems).toEqual([])
+    const tooBig = buildPlan(
+      desired(['10.0.0.0/8', '12.0.0.0/8']),
+      [group({ id: 'sg-a' })],
+      options()
+    )
+    expect(tooBig.problems.map(p => p.message)).toEqual([
+      'The global IPv4 ranges cover 33,554,432 addresses, more than the 16,777,216 allowed. ' +
+        'Check the ip-ranges source.'
+    ])
+  })
+
+  test('1,000 revokes against 5,000 unmergeable wanted CIDRs plan fast (50 s before the sweep)', () => {
+    // Every other /24: nothing merges, so the covering set has 5,000 blocks to search.
+    const wanted = Array.from(
+      { length: 5000 },
+      (_, i) => `172.${16 + (i >> 7)}.${(i & 127) * 2}.0/24`
+    )
+    const groups = Array.from({ length: 10 }, (_, g) =>
+      group({
+        id: `sg-${g}`,
+        ruleLimit: 1000,
+        v4: Array.from({ length: 100 }, (_, i) => `10.${g}.${i}.0/24`)
+      })
+    )
+    const started = performance.now()
+    const plan = buildPlan(desired(wanted), groups, options({ maxGrowthPercent: 1e6 }))
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(plan.totals).toMatchObject({
+      rulesAdded: 5000,
+      rulesRemoved: 1000,
+      removalsUncovered: 1000
+    })
+  })
+})
+
+describe('buildPlan with a family the document does not publish (issue 15)', () => {
+  test('no managed rule of it anywhere: nothing to do for it, a notice, the other family synced', () => {
+    const plan = buildPlan(
+      desired(nets(0, 2)),
+      [group({ id: 'sg-a' })],
+      options({ families: ['ipv4', 'ipv6'], unpublished: ['ipv6'] })
+    )
+    expect(plan.problems).toEqual([])
+    expect(plan.totals.rulesAdded).toBe(2)
+    expect(plan.notices).toEqual([
+      'The ranges list no IPv6 prefix for this service and no group holds a managed IPv6 rule: ' +
+        'nothing to do for IPv6; the other families were synced.'
+    ])
+  })
+
+  test('managed rules of it would all vanish: refused, naming the groups and the fix', () => {
+    const plan = buildPlan(
+      desired(nets(0, 2)),
+      [group({ id: 'sg-a' }), group({ id: 'sg-b', v6: ['2600:9000:1000::/36'] })],
+      options({ families: ['ipv4', 'ipv6'], unpublished: ['ipv6'] })
+    )
+    expect(plan.problems).toEqual([
+      {
+        kind: 'unpublished',
+        message:
+          'The ranges list no IPv6 prefix for this service, but 1 group(s) (sg-b) hold 1 managed ' +
+          'IPv6 rule(s), which would all be revoked. If IPv6 was dropped on purpose, remove ipv6 ' +
+          "from input 'ip-families' (and delete those rules by hand if they must go); otherwise " +
+          'retry later: this may be a transient publication error.'
+      }
+    ])
+  })
+})

@@ -225,3 +225,23 @@ describe('parseIpRanges', () => {
     )
   })
 })
+
+describe('parseIpRanges entry bound (issue 15)', () => {
+  it('refuses more than 100,000 entries before validating any', () => {
+    const many = Array.from({ length: 100_001 }, () => entry4('not even a CIDR')) // + 1 IPv6 entry
+    const started = performance.now()
+    let error: unknown
+    try {
+      parseIpRanges(doc({ prefixes: many }))
+    } catch (caught) {
+      error = caught
+    }
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(error).toBeInstanceOf(RangesError)
+    expect((error as RangesError).code).toBe('too-many-prefixes')
+    expect((error as RangesError).message).toBe(
+      'ip-ranges.json lists 100002 prefixes, more than 100000 (the genuine file lists about ' +
+        '17,000): refusing to read it'
+    )
+  })
+})

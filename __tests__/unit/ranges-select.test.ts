@@ -127,13 +127,24 @@ describe('selectRanges', () => {
     expect(error.message).toMatch(/did you mean CLOUDFRONT\? names are case-sensitive/)
   })
 
-  it('refuses an empty selection for a requested family across both scopes', () => {
+  it('refuses when every requested family is empty across both scopes', () => {
     const error = refusal(() =>
-      selectRanges(DOC, { service: 'ROUTE53', families: ['ipv4', 'ipv6'], mergeAdjacent: true })
+      selectRanges(DOC, { service: 'ROUTE53', families: ['ipv6'], mergeAdjacent: true })
     )
     expect(error.code).toBe('empty-selection')
     expect(error.message).toMatch(/lists no IPv6 prefixes for service ROUTE53, in any region/)
-    expect(error.hint).toMatch(/Remove ipv6 from input 'ip-families'/)
+    expect(error.hint).toMatch(/Set input 'ip-families' to the families ROUTE53 publishes/)
+  })
+
+  it('leaves a family with nothing published to the planner, the other selected (issue 15)', () => {
+    // AWS published no CLOUDFRONT_ORIGIN_FACING IPv6 range until mid-2025: IPv4 must still sync.
+    const selection = selectRanges(DOC, {
+      service: 'ROUTE53',
+      families: ['ipv4', 'ipv6'],
+      mergeAdjacent: true
+    })
+    expect(selection.unpublished).toEqual(['ipv6'])
+    expect(selection.cidrs.global).toEqual({ ipv4: ['240.50.0.0/24'], ipv6: [] })
   })
 
   it.each([
@@ -241,5 +252,106 @@ describe('selectRanges on generated documents', () => {
     expect([...b].filter(x => !a.has(x)).sort()).toEqual(removed)
     expect(after.cidrs.regional).toEqual(before.cidrs.regional)
     expect(Number(next.syncToken)).toBeGreaterThan(Number(doc.syncToken))
+  })
+})
+
+describe('selectRanges bounds on what is applied (issue 15)', () => {
+  const doc = (prefixes: string[], ipv6: string[] = []): IpRangesDocument => ({
+    ...DOC,
+    prefixes: prefixes.map(p => v4(p, 'GLOBAL')),
+    ipv6_prefixes: ipv6.map(p => v6(p, 'GLOBAL'))
+  })
+  const slash8s = Array.from({ length: 256 }, (_, i) => `${i}.0.0.0/8`)
+
+  it('refuses 256 /8s that merge to 0.0.0.0/0, naming the merged prefix', () => {
+    const error = refusal(() =>
+      selectRanges(doc(slash8s), { service: 'CLOUDFRONT', families: ['ipv4'], mergeAdjacent: true })
+    )
+    expect(error.code).toBe('too-broad')
+    expect(error.message).toMatch(
+      /IPv4 prefixes of service CLOUDFRONT merge to 0\.0\.0\.0\/0, broader than \/8/
+    )
+    expect(error.hint).toMatch(/genuine AWS file/)
+  })
+
+  it('refuses two /8s merging to a /7', () => {
+    const error = refusal(() =>
+      selectRanges(doc(['2.0.0.0/8', '3.0.0.0/8']), {
+        service: 'CLOUDFRONT',
+        families: ['ipv4'],
+        mergeAdjacent: true
+      })
+    )
+    expect(error.message).toMatch(/merge to 2\.0\.0\.0\/7/)
+  })
+
+  it('refuses 128 separate (unmergeable) /9s by their size, a quarter of IPv4', () => {
+    const halves = Array.from({ length: 128 }, (_, i) => `${i * 2}.0.0.0/9`)
+    for (const mergeAdjacent of [true, false]) {
+      const error = refusal(() =>
+        selectRanges(doc(halves), { service: 'CLOUDFRONT', families: ['ipv4'], mergeAdjacent })
+      )
+      expect(error.code).toBe('too-many-addresses')
+      expect(error.message).toMatch(
+        /IPv4 prefixes of service CLOUDFRONT cover 1,073,741,824 addresses, more than one \/8 \(16,777,216;/
+      )
+    }
+  })
+
+  it('refuses 256 /8s unmerged by their size', () => {
+    const error = refusal(() =>
+      selectRanges(doc(slash8s), {
+        service: 'CLOUDFRONT',
+        families: ['ipv4'],
+        mergeAdjacent: false
+      })
+    )
+    expect(error.code).toBe('too-many-addresses')
+  })
+
+  it('bounds the total per family over both scopes: two /8s, one GLOBAL one regional', () => {
+    const split = { ...DOC, prefixes: [v4('10.0.0.0/8', 'GLOBAL'), v4('12.0.0.0/8', 'us-east-1')] }
+    const error = refusal(() =>
+      selectRanges(split, { service: 'CLOUDFRONT', families: ['ipv4'], mergeAdjacent: true })
+    )
+    expect(error.code).toBe('too-many-addresses')
+    expect(error.message).toMatch(/cover 33,554,432 addresses/)
+  })
+
+  it('bounds IPv6 at one /24 of addresses: a /16 is refused, the real CloudFront set passes', () => {
+    const error = refusal(() =>
+      selectRanges(doc(['10.0.0.0/24'], ['3fff::/16']), {
+        service: 'CLOUDFRONT',
+        families: ['ipv6'],
+        mergeAdjacent: true
+      })
+    )
+    expect(error.code).toBe('too-many-addresses')
+    expect(error.message).toMatch(
+      /IPv6 prefixes .* cover about 2\^112\.0 addresses, more than one \/24/
+    )
+    const real = generateIpRanges({ seed: 11 })
+    expect(
+      selectRanges(real, { service: 'CLOUDFRONT', families: ['ipv4', 'ipv6'], mergeAdjacent: true })
+        .unpublished
+    ).toEqual([])
+  })
+
+  it('refuses more than 5,000 selected prefixes before sorting or merging them', () => {
+    const many = Array.from(
+      { length: 270_000 },
+      (_, i) => `11.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`
+    )
+    const huge = doc(many)
+    const started = performance.now()
+    const error = refusal(() =>
+      selectRanges(huge, { service: 'CLOUDFRONT', families: ['ipv4'], mergeAdjacent: true })
+    )
+    // It stops at the 5,001st: milliseconds, where sorting and merging all would take seconds.
+    expect(performance.now() - started).toBeLessThan(1000)
+    expect(error.code).toBe('too-many-prefixes')
+    expect(error.message).toMatch(
+      /lists more than 5000 IPv4 prefixes for service CLOUDFRONT \(the one over the limit is prefixes\[5000\]\)/
+    )
   })
 })

@@ -7,6 +7,7 @@ import { selectRanges } from './select.js'
 import { checkNotStale, checkSyncTokenPlausible, verifyDownload } from './verify.js'
 
 export {
+  AddressSet,
   canonicalCidr,
   cidrContains,
   compareCidrs,
@@ -16,7 +17,7 @@ export {
 } from './cidr.js'
 export { type DownloadOptions, downloadIpRanges, isLoopbackHostname } from './fetch.js'
 export { type IpRangesDocument, parseIpRanges, RangesError, type RangesErrorCode } from './parse.js'
-export { listServices, selectRanges } from './select.js'
+export { listServices, MAX_ADDRESSES, MAX_SELECTED_PREFIXES, selectRanges } from './select.js'
 export { checkNotStale, checkSyncTokenPlausible, md5Hex, verifyDownload } from './verify.js'
 
 export interface LoadRangeSetOptions {
@@ -34,6 +35,8 @@ export interface LoadRangeSetOptions {
 export interface LoadedRangeSet extends RangeSet {
   /** Things worth telling the user that are not failures (e.g. the file is newer than notified). */
   notices: string[]
+  /** Requested families the service publishes nothing for: the planner decides (issue 15). */
+  unpublished: IpFamily[]
 }
 
 /**
@@ -68,6 +71,7 @@ export async function loadRangeSet(options: LoadRangeSetOptions): Promise<Loaded
     service: options.service,
     cidrs: selection.cidrs,
     publishedCounts: selection.publishedCounts,
-    notices
+    notices,
+    unpublished: selection.unpublished
   }
 }

@@ -19,6 +19,8 @@ export type RangesErrorCode =
   | 'unknown-service'
   | 'empty-selection'
   | 'too-broad'
+  | 'too-many-prefixes'
+  | 'too-many-addresses'
 
 /** Every failure of the ranges step: `message` says what happened, `hint` what the user can do. */
 export class RangesError extends Error {
@@ -173,6 +175,24 @@ function validateEntries<K extends 'ip_prefix' | 'ipv6_prefix'>(
  * right family with no host bits set. Throws `RangesError` (code `invalid-json`, `truncated` or
  * `schema`) naming the offending field or entry.
  */
+/**
+ * Most entries (IPv4 and IPv6, every service) a document may list. The genuine file lists about
+ * 16,700 (10,642 + 6,107 on 2026-08-13) and has grown slowly for years: 100,000 leaves room for
+ * six times that, and refuses a 270,000-entry document before validating any entry (issue 15:
+ * seconds of work instead of minutes; the selected service is bounded again by select).
+ */
+export const MAX_DOCUMENT_ENTRIES = 100_000
+
+function checkEntryCount(count: number): void {
+  if (count <= MAX_DOCUMENT_ENTRIES) return
+  throw new RangesError(
+    'too-many-prefixes',
+    `ip-ranges.json lists ${count} prefixes, more than ${MAX_DOCUMENT_ENTRIES} (the genuine ` +
+      'file lists about 17,000): refusing to read it',
+    SCHEMA_HINT
+  )
+}
+
 export function parseIpRanges(body: string | Uint8Array): IpRangesDocument {
   const text = decode(body)
   if (text.trim() === '') {
@@ -247,11 +267,10 @@ export function parseIpRanges(body: string | Uint8Array): IpRangesDocument {
     )
   }
 
-  const prefixes = validateEntries(requireArray(doc, 'prefixes'), 'prefixes', 'ip_prefix')
-  const ipv6Prefixes = validateEntries(
-    requireArray(doc, 'ipv6_prefixes'),
-    'ipv6_prefixes',
-    'ipv6_prefix'
-  )
+  const rawPrefixes = requireArray(doc, 'prefixes')
+  const rawIpv6Prefixes = requireArray(doc, 'ipv6_prefixes')
+  checkEntryCount(rawPrefixes.length + rawIpv6Prefixes.length)
+  const prefixes = validateEntries(rawPrefixes, 'prefixes', 'ip_prefix')
+  const ipv6Prefixes = validateEntries(rawIpv6Prefixes, 'ipv6_prefixes', 'ipv6_prefix')
   return { syncToken, createDate, prefixes, ipv6_prefixes: ipv6Prefixes }
 }

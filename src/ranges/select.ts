@@ -2,7 +2,14 @@
 // canonical, deduplicated, sorted and optionally merged. Pure: no I/O.
 
 import type { CidrsByScope, IpFamily, Scope } from '../types.js'
-import { type Cidr, formatCidr, mergeParsed, sortUniqueParsed, tryParseCidr } from './cidr.js'
+import {
+  AddressSet,
+  type Cidr,
+  formatCidr,
+  mergeParsed,
+  sortUniqueParsed,
+  tryParseCidr
+} from './cidr.js'
 import { type IpRangesDocument, RangesError } from './parse.js'
 
 export interface SelectOptions {
@@ -17,10 +24,35 @@ export interface Selection {
   cidrs: CidrsByScope
   /** Distinct published prefixes per scope and family, before merging. */
   publishedCounts: Record<Scope, Record<IpFamily, number>>
+  /**
+   * Requested families the service publishes no prefix for, in any region. Not refused here: the
+   * planner decides, knowing whether any group holds rules of that family (issue 15).
+   */
+  unpublished: IpFamily[]
 }
 
 /** Prefixes broader than this are refused as absurd (a published /7 would open half the web). */
 export const BROADEST_PREFIX: Record<IpFamily, number> = { ipv4: 8, ipv6: 16 }
+
+/**
+ * Most addresses the selected set of one family may hold, after merging, GLOBAL and regional
+ * together. IPv4: one /8 (2^24, 16.8M). CloudFront's whole CLOUDFRONT IPv4 set is about 4.2M
+ * addresses (2^22.01 in the 2026-07/08 files of /work/shared/data/ip-ranges), a quarter of that;
+ * CLOUDFRONT_ORIGIN_FACING about 0.34M. IPv6: one /24 (2^104). The same files hold 2^94.65
+ * addresses for CLOUDFRONT (mostly /36s under 2600:9000::/28) and 2^93.04 for
+ * CLOUDFRONT_ORIGIN_FACING: a margin of ~650x and ~1,900x, where IPv4's is 4x, because IPv6
+ * blocks come in much coarser steps (one new /28 alone would be 2^100).
+ */
+export const MAX_ADDRESSES: Record<IpFamily, bigint> = { ipv4: 1n << 24n, ipv6: 1n << 104n }
+const MAX_ADDRESSES_AS: Record<IpFamily, string> = { ipv4: 'one /8', ipv6: 'one /24' }
+
+/**
+ * Most prefixes selected (both families and scopes, duplicates included), checked while reading,
+ * before any sort, merge or plan: CLOUDFRONT lists about 243 (211 IPv4, 32 IPv6), and no pool
+ * could hold 5,000 rules without dozens of groups. A 270k-prefix document is refused in
+ * milliseconds instead of planning for minutes.
+ */
+export const MAX_SELECTED_PREFIXES = 5000
 
 export const GLOBAL_REGION = 'GLOBAL'
 
@@ -46,9 +78,21 @@ export function selectRanges(doc: IpRangesDocument, options: SelectOptions): Sel
     regional: { ipv4: [], ipv6: [] }
   }
   let listed = 0
+  let selected = 0
   const take = (prefix: string, region: string, family: IpFamily, where: string): void => {
     listed++
     if (!families.includes(family)) return
+    if (++selected > MAX_SELECTED_PREFIXES) {
+      throw new RangesError(
+        'too-many-prefixes',
+        `ip-ranges.json (syncToken ${doc.syncToken}) lists more than ${MAX_SELECTED_PREFIXES} ` +
+          `${families.map(familyName).join(' and ')} prefixes for service ${service} (the ` +
+          `one over the limit is ${where}); CloudFront publishes about 250: refusing ` +
+          'to plan for it',
+        'Check that ip-ranges-url serves the genuine AWS file and that input service names the ' +
+          'CloudFront set; nothing was changed.'
+      )
+    }
     const parsed = tryParseCidr(prefix)
     if (!parsed.ok || parsed.cidr.family !== family) {
       throw new RangesError(
@@ -105,16 +149,65 @@ export function selectRanges(doc: IpRangesDocument, options: SelectOptions): Sel
       cidrs[scope][family] = (mergeAdjacent ? mergeParsed(unique) : unique).map(formatCidr)
     }
   }
-  for (const family of families) {
-    if (publishedCounts.global[family] + publishedCounts.regional[family] === 0) {
+  for (const family of families) checkBounds(doc, service, family, raw, cidrs)
+  const unpublished = families.filter(
+    family => publishedCounts.global[family] + publishedCounts.regional[family] === 0
+  )
+  if (unpublished.length === families.length) {
+    throw new RangesError(
+      'empty-selection',
+      `ip-ranges.json (syncToken ${doc.syncToken}) lists no ` +
+        `${families.map(familyName).join(' or ')} prefixes for service ${service}, in any ` +
+        'region; refusing to sync an empty set (it would remove every rule)',
+      `Set input 'ip-families' to the families ${service} publishes, or retry later if this is ` +
+        'a transient publication error.'
+    )
+  }
+  return { cidrs, publishedCounts, unpublished }
+}
+
+/**
+ * The bounds that must hold on what is applied, not only on what is published: 256 /8s each pass
+ * the broadest-prefix rule but merge to 0.0.0.0/0, and 128 /9s open half the IPv4 space.
+ */
+function checkBounds(
+  doc: IpRangesDocument,
+  service: string,
+  family: IpFamily,
+  raw: Record<Scope, Record<IpFamily, Cidr[]>>,
+  cidrs: CidrsByScope
+): void {
+  const name = familyName(family)
+  for (const scope of ['global', 'regional'] as const) {
+    const broad = cidrs[scope][family].find(text => {
+      const parsed = tryParseCidr(text)
+      return !parsed.ok || parsed.cidr.prefixLength < BROADEST_PREFIX[family]
+    })
+    if (broad !== undefined) {
       throw new RangesError(
-        'empty-selection',
-        `ip-ranges.json (syncToken ${doc.syncToken}) lists no ${familyName(family)} prefixes for ` +
-          `service ${service}, in any region; refusing to sync an empty set (it would remove every rule)`,
-        `Remove ${family} from input 'ip-families' if ${service} has no ${familyName(family)} ranges, ` +
-          'or retry later if this is a transient publication error.'
+        'too-broad',
+        `ip-ranges.json (syncToken ${doc.syncToken}): the ${name} prefixes of service ${service} ` +
+          `merge to ${broad}, broader than /${BROADEST_PREFIX[family]}: refusing to open ` +
+          'security groups to it',
+        'Check that ip-ranges-url serves the genuine AWS file; nothing was changed.'
       )
     }
   }
-  return { cidrs, publishedCounts }
+  const total = new AddressSet(family, [...raw.global[family], ...raw.regional[family]]).size
+  if (total > MAX_ADDRESSES[family]) {
+    throw new RangesError(
+      'too-many-addresses',
+      `ip-ranges.json (syncToken ${doc.syncToken}): the ${name} prefixes of service ${service} ` +
+        `cover ${describeCount(total)} addresses, more than ${MAX_ADDRESSES_AS[family]} ` +
+        `(${describeCount(MAX_ADDRESSES[family])}; CloudFront's whole ${name} set is far smaller): ` +
+        'refusing to open security groups to them',
+      'Check that ip-ranges-url serves the genuine AWS file; nothing was changed.'
+    )
+  }
+}
+
+/** An address count as digits, or as a power of two when it is too long to read. */
+export function describeCount(count: bigint): string {
+  if (count < 10n ** 12n) return count.toLocaleString('en-US')
+  return `about 2^${Math.log2(Number(count)).toFixed(1)}`
 }
