@@ -277,9 +277,19 @@ function boundsProblem(
 }
 
 /**
+ * A pool may always grow to this many addresses, whatever it holds today. Real publications add
+ * ranges in steps that are large next to a small pool: a third origin-facing regional range, or a
+ * /36 beside the origin-facing IPv6 /40, multiplies such a pool's addresses many times over. The
+ * floor is one range of the largest size CloudFront has published (IPv4 /14, 2026 history) and,
+ * for IPv6, a /32: more than the whole CLOUDFRONT IPv6 set (about 2^94.7 addresses).
+ */
+export const GROWTH_FLOOR: Record<IpFamily, bigint> = { ipv4: 1n << 18n, ipv6: 1n << 96n }
+
+/**
  * Refuse a pool whose rules would allow far more addresses than they do today: a forged document
  * adding a /9 beside the genuine set passes every absolute bound, but not this one. A pool with no
- * managed rule of the family yet (a first sync) is bounded only by the absolute limits.
+ * managed rule of the family yet (a first sync) is bounded only by the absolute limits, and every
+ * pool may grow up to GROWTH_FLOOR.
  */
 function growthProblems(
   pool: Pool,
@@ -292,7 +302,7 @@ function growthProblems(
   for (const family of families) {
     const today = allowed[family].size
     const after = covering[family].size
-    if (today === 0n) continue
+    if (today === 0n || after <= GROWTH_FLOOR[family]) continue
     // after / today > 1 + maxPercent / 100, in integers (hundredths of a percent).
     const hundredths = BigInt(Math.round(maxPercent * 100))
     if (after * 10_000n <= today * (10_000n + hundredths)) continue

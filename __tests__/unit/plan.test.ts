@@ -349,42 +349,46 @@ describe('buildPlan bounds on what it applies (issue 15)', () => {
     expect(plan.problems).toEqual([])
   })
 
+  // n /16s (each 65,536 addresses): four of them are exactly GROWTH_FLOOR.ipv4.
+  const sixteens = (count: number) => Array.from({ length: count }, (_, i) => `${20 + i}.0.0.0/16`)
+
   test.each([
     { today: 4, after: 8, percent: undefined, refused: false },
     { today: 4, after: 9, percent: undefined, refused: true },
     { today: 4, after: 9, percent: 125, refused: false },
     { today: 4, after: 4, percent: 0, refused: false },
-    { today: 4, after: 5, percent: 0, refused: true }
-  ])('growth from $today to $after /24s with max-growth-percent $percent: refused=$refused', c => {
+    { today: 4, after: 5, percent: 0, refused: true },
+    { today: 1, after: 4, percent: 0, refused: false }
+  ])('growth from $today to $after /16s with max-growth-percent $percent: refused=$refused', c => {
     const plan = buildPlan(
-      desired(nets(0, c.after)),
-      [group({ id: 'sg-a', v4: nets(0, c.today) })],
+      desired(sixteens(c.after)),
+      [group({ id: 'sg-a', v4: sixteens(c.today) })],
       options(c.percent === undefined ? {} : { maxGrowthPercent: c.percent })
     )
     expect(plan.problems.some(p => p.kind === 'growth')).toBe(c.refused)
   })
 
   test('a set far beyond what the pool holds is refused with the figures and the override', () => {
-    // A forged document: the genuine four /24s plus a /16 beside them, within every absolute bound.
+    // A forged document: the genuine four /16s plus a /12 beside them, within every absolute bound.
     const plan = buildPlan(
-      desired([...nets(0, 4), '11.0.0.0/16']),
-      [group({ id: 'sg-a', v4: nets(0, 4) })],
+      desired([...sixteens(4), '48.0.0.0/12']),
+      [group({ id: 'sg-a', v4: sixteens(4) })],
       options()
     )
     expect(plan.problems).toEqual([
       {
         kind: 'growth',
         message:
-          `Pool ${POOL} would allow 66,560 IPv4 addresses where its managed rules allow 1,024 ` +
-          'today (65.0 times as many), more than max-growth-percent (100%) allows. If this is ' +
-          'expected (for example after switching service to CLOUDFRONT), rerun with ' +
-          'max-growth-percent: 6400 for this one run; otherwise check the ip-ranges source.'
+          `Pool ${POOL} would allow 1,310,720 IPv4 addresses where its managed rules allow ` +
+          '262,144 today (5.0 times as many), more than max-growth-percent (100%) allows. If this ' +
+          'is expected (for example after switching service to CLOUDFRONT), rerun with ' +
+          'max-growth-percent: 400 for this one run; otherwise check the ip-ranges source.'
       }
     ])
     const overridden = buildPlan(
-      desired([...nets(0, 4), '11.0.0.0/16']),
-      [group({ id: 'sg-a', v4: nets(0, 4) })],
-      options({ maxGrowthPercent: 6400 })
+      desired([...sixteens(4), '48.0.0.0/12']),
+      [group({ id: 'sg-a', v4: sixteens(4) })],
+      options({ maxGrowthPercent: 400 })
     )
     expect(overridden.problems).toEqual([])
   })
@@ -392,14 +396,40 @@ describe('buildPlan bounds on what it applies (issue 15)', () => {
   test('a rerun of the same document (a pool tagged with its syncToken) is not refused as growth', () => {
     // An interrupted first sync left one group of two filled; the rerun completes it.
     const groups = [
-      group({ id: 'sg-a', v4: nets(0, 2), syncToken: '1785000000' }),
+      group({ id: 'sg-a', v4: sixteens(2), syncToken: '1785000000' }),
       group({ id: 'sg-b' })
     ]
-    const wanted = desired(nets(0, 10))
+    const wanted = desired(sixteens(10))
     expect(buildPlan(wanted, groups, options({ syncToken: '1785000000' })).problems).toEqual([])
     expect(
       buildPlan(wanted, groups, options({ syncToken: '1785000300' })).problems.map(p => p.kind)
     ).toEqual(['growth'])
+  })
+
+  test('real steps in small pools grow freely up to the floor (IPv4 /14, IPv6 /32)', () => {
+    // The origin-facing regional pool (a /24 and a /26) gains a /22: 4.2 times its addresses.
+    const regional = buildPlan(
+      desired([], { regional4: ['10.0.0.0/24', '10.0.1.0/26', '10.0.4.0/22'] }),
+      [group({ id: 'sg-r', scope: 'regional', v4: ['10.0.0.0/24', '10.0.1.0/26'] })],
+      options()
+    )
+    expect(regional.problems).toEqual([])
+    // The origin-facing IPv6 /40 gains two /36s: 33 times its addresses, still under a /32.
+    const v6 = buildPlan(
+      desired([], {
+        global6: ['2600:9000:2000::/36', '2600:9000:3000::/36', '2600:9000:f000::/40']
+      }),
+      [group({ id: 'sg-6', v6: ['2600:9000:f000::/40'] })],
+      options({ families: ['ipv6'] })
+    )
+    expect(v6.problems).toEqual([])
+    // A /28 beside it is far past both the floor and the allowed growth.
+    const forged = buildPlan(
+      desired([], { global6: ['2600:9000:f000::/40', '2a00:1000::/28'] }),
+      [group({ id: 'sg-6', v6: ['2600:9000:f000::/40'] })],
+      options({ families: ['ipv6'] })
+    )
+    expect(forged.problems.map(p => p.kind)).toEqual(['growth'])
   })
 
   test('a first sync into empty groups is bounded only by the absolute limits', () => {
