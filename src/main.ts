@@ -9,6 +9,8 @@ import { createEc2Api } from './aws/ec2.js'
 import type { AwsAccount } from './aws/identity.js'
 import { resolveAccounts } from './aws/identity.js'
 import { readRuleQuota } from './aws/quotas.js'
+import type { CheckResult } from './check.js'
+import { decideCheck } from './check.js'
 import type { Config, TriggerContext } from './config.js'
 import { parseConfig } from './config.js'
 import { discoverRegion } from './discover.js'
@@ -91,6 +93,17 @@ async function sync(config: Config, report: RunReport): Promise<void> {
     }
   )
   report.plan = plan
+  if (config.mode === 'check') {
+    const groups = inventories.flatMap(inventory => inventory.groups)
+    reportCheck(
+      decideCheck(plan, groups, {
+        documentSyncToken: ranges.source.syncToken,
+        maxStalenessSeconds: config.maxStalenessSeconds
+      }),
+      report
+    )
+    return
+  }
   for (const held of plan.heldBack) {
     core.notice(
       `${held.id} left as it is: ${held.groupId} already holds newer ranges (syncToken ` +
@@ -214,6 +227,14 @@ async function ruleLimitFor(
   return quota.value
 }
 
+/** check mode: the verdict goes in the report; a failed check fails the step, naming each cause. */
+function reportCheck(check: CheckResult, report: RunReport): void {
+  report.check = check
+  report.status = check.inSync ? 'in-sync' : 'out-of-sync'
+  if (check.inSync) core.info('Check: every pool holds the published ranges.')
+  else core.setFailed(check.findings.map(finding => finding.message).join('\n'))
+}
+
 /** The error's message, and what to do about it when the error knows (RangesError's hint). */
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
@@ -247,7 +268,8 @@ function readTrigger(env: NodeJS.ProcessEnv): TriggerContext {
 async function publish(report: RunReport, config: Config | undefined): Promise<void> {
   let issueNumber = ''
   try {
-    if (config?.tracking.createIssue) {
+    // A check changes nothing, so it has nothing to track.
+    if (config?.tracking.createIssue && config.mode !== 'check') {
       const issue = await openOrUpdateTrackingIssue(report, config, process.env, core.info)
       if (issue) {
         issueNumber = String(issue.issueNumber)

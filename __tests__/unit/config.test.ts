@@ -33,6 +33,8 @@ describe('parseConfig defaults', () => {
       ruleDescription: 'cloudfront-sg-sync',
       maxRemovalsPercent: 25,
       dryRun: false,
+      mode: 'sync',
+      maxStalenessSeconds: 86400,
       identity: {
         roles: [],
         roleSessionName: 'cloudfront-sg-sync',
