@@ -1,16 +1,18 @@
 // Both halves wired together: an AmazonIpSpaceChanged notification goes through the forwarder
 // (real handler, GitHub and Secrets Manager emulators over HTTP); the repository_dispatch it sends
-// becomes the event file of a run of the bundled action, which syncs the emulated groups.
+// becomes the event file of a run of the bundled action, which syncs the emulated groups; the
+// watchdog check the forwarder scheduled (SQS emulator) then finds that run and records it.
 import { jest } from '@jest/globals'
 import type { AwsEmulators } from '../../dev/emulators/aws.js'
 import { startAwsEmulators } from '../../dev/emulators/aws.js'
 import type { Ec2Emulator, GroupSnapshot } from '../../dev/emulators/ec2.js'
 import { GitHubEmulator } from '../../dev/emulators/github.js'
 import { SecretsManagerEmulator } from '../../dev/emulators/secrets-manager.js'
+import { WatchdogAwsEmulator } from '../../dev/emulators/watchdog-aws.js'
 import { generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { RangesServer } from '../../dev/ranges-server.js'
 import { runAction } from '../../dev/run-action.js'
-import { handler } from '../../forwarder/src/handler.js'
+import { handler, watchdogHandler } from '../../forwarder/src/handler.js'
 import { lambdaContext, snsEvent } from '../../forwarder/__tests__/sns-events.js'
 import { md5Hex } from '../../src/ranges/verify.js'
 
@@ -20,6 +22,7 @@ let ec2: Ec2Emulator
 const ranges = new RangesServer()
 let github: GitHubEmulator
 let secrets: SecretsManagerEmulator
+let watchdogAws: WatchdogAwsEmulator
 let rangesUrl: string
 const savedEnv = { ...process.env }
 
@@ -32,9 +35,16 @@ beforeAll(async () => {
   rangesUrl = await ranges.start()
   github = await GitHubEmulator.start({ repos: ['octo-org/edge'], tokens: { [TOKEN]: {} } })
   secrets = await SecretsManagerEmulator.start({ secrets: { 'forwarder/github-token': TOKEN } })
+  watchdogAws = await WatchdogAwsEmulator.start({ queues: ['watchdog'], topics: ['alarms'] })
 })
 afterAll(async () => {
-  await Promise.all([aws.stop(), ranges.stop(), github.close(), secrets.close()])
+  await Promise.all([
+    aws.stop(),
+    ranges.stop(),
+    github.close(),
+    secrets.close(),
+    watchdogAws.close()
+  ])
   process.env = { ...savedEnv }
 })
 beforeEach(() => {
@@ -46,9 +56,13 @@ beforeEach(() => {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     GITHUB_API_URL: github.url,
     GITHUB_TOKEN_SECRET_ID: 'forwarder/github-token',
-    TARGET_REPOSITORIES: 'octo-org/edge'
+    TARGET_REPOSITORIES: 'octo-org/edge',
+    ...watchdogAws.env,
+    WATCHDOG_QUEUE_URL: watchdogAws.queueUrl('watchdog'),
+    ALARM_TOPIC_ARN: watchdogAws.topicArn('alarms')
   })
   github.reset()
+  watchdogAws.reset()
   ec2.reset()
   // The forwarder logs JSON lines; keep the test output readable.
   jest.spyOn(console, 'log').mockImplementation(() => undefined)
@@ -115,6 +129,42 @@ test('a notification travels SNS -> forwarder -> repository_dispatch -> action -
   expect(rules.length).toBeLessThanOrEqual(expected.length)
   expect(result.summary).toContain(md5Hex(body))
   expect(result.outputs['sync-token']).toBe(doc.syncToken)
+
+  // The runner reports the run to GitHub; 15 minutes later the watchdog's check finds it.
+  const run = github.actions.addRun('octo-org/edge', {
+    status: 'completed',
+    conclusion: 'success',
+    createdAt: github.dispatches.at(-1)?.receivedAt as Date,
+    updatedAt: new Date()
+  })
+  const lines: string[] = []
+  jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
+    lines.push(String(chunk))
+    return true
+  }) as typeof process.stdout.write)
+  expect(await watchdogHandler(watchdogAws.drainAsLambdaEvent(), lambdaContext())).toEqual({
+    batchItemFailures: []
+  })
+  const lag = Math.round(
+    (run.updatedAt.getTime() - Date.parse(notification('')['create-time'])) / 1000
+  )
+  const record = lines
+    .filter(line => line.startsWith('{'))
+    .map(line => JSON.parse(line) as Record<string, unknown>)
+    .find(line => line.msg === 'watchdog')
+  expect(record).toMatchObject({
+    outcome: 'completed',
+    repository: 'octo-org/edge',
+    synctoken: doc.syncToken,
+    runId: run.id,
+    lagSeconds: lag
+  })
+  expect(watchdogAws.metrics.find(m => m.name === 'SyncCompleted')).toMatchObject({
+    value: lag,
+    unit: 'Seconds',
+    dimensions: { Repository: 'octo-org/edge' }
+  })
+  expect(watchdogAws.published).toEqual([])
 })
 
 test('a file that does not match the notified MD5 is refused: nothing changes', async () => {
@@ -127,4 +177,11 @@ test('a file that does not match the notified MD5 is refused: nothing changes', 
   expect(result.exitCode).toBe(1)
   expect(result.stdout).toMatch(/::error::.*MD5/)
   expect(ec2.calls).toEqual([])
+
+  // The failed run does not go unnoticed: the watchdog alarms.
+  github.actions.addRun('octo-org/edge', { status: 'completed', conclusion: 'failure' })
+  await watchdogHandler(watchdogAws.drainAsLambdaEvent(), lambdaContext())
+  expect(watchdogAws.published.map(p => p.subject)).toEqual([
+    'cloudfront-sg-sync: sync run failed in octo-org/edge'
+  ])
 })
