@@ -2,6 +2,7 @@
 // in how to read an input, the environment and the event, so every rule here is unit-testable and
 // nothing reaches AWS or GitHub before the whole configuration is known to be valid.
 import type { IdentityConfig } from './aws/identity.js'
+import { parseDuration } from './duration.js'
 import { ConfigError, splitList } from './input.js'
 import { parseIdentityInputs } from './aws/identity.js'
 import { MAX_RULES_PER_GROUP } from './aws/quotas.js'
@@ -30,6 +31,10 @@ export interface Config {
   /** How much more address space a pool may allow after a run, in percent of today's. */
   maxGrowthPercent: number
   dryRun: boolean
+  /** `sync` changes the groups; `check` only reads, plans and fails when they lag (src/check.ts). */
+  mode: Mode
+  /** check mode: how far the groups may lag the published document before the check fails. */
+  maxStalenessSeconds: number
   identity: IdentityConfig
   /** The triggering event, and why the run does nothing when it should not act on it. */
   event: string
@@ -43,6 +48,8 @@ export interface TrackingConfig {
   /** Masked by the caller as soon as the config is parsed. */
   githubToken: string
 }
+
+export type Mode = 'sync' | 'check'
 
 export { ConfigError, splitList }
 
@@ -117,6 +124,8 @@ export function parseConfig(
     maxRemovalsPercent: parsePercent(input('max-removals-percent') || '25'),
     maxGrowthPercent: parseGrowthPercent(input('max-growth-percent') || '100'),
     dryRun: parseBoolean('dry-run', input('dry-run') || 'false'),
+    mode: parseMode(input('mode') || 'sync'),
+    maxStalenessSeconds: parseDuration('max-staleness', input('max-staleness') || '24h'),
     identity: parseIdentityInputs(read),
     event: decision.event,
     ...(decision.kind === 'skip' ? { skipReason: decision.reason } : {}),
@@ -134,6 +143,15 @@ function parseTracking(input: (name: string) => string): TrackingConfig {
     )
   }
   return { createIssue, issueLabel: parseIssueLabel(input('issue-label')), githubToken }
+}
+
+function parseMode(value: string): Mode {
+  if (value === 'sync' || value === 'check') return value
+  throw invalid(
+    'mode',
+    value,
+    "'sync' (change the groups) or 'check' (only report whether they lag)"
+  )
 }
 
 function invalid(inputName: string, value: string, expected: string): ConfigError {

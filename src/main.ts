@@ -9,6 +9,8 @@ import { createEc2Api } from './aws/ec2.js'
 import type { AwsAccount } from './aws/identity.js'
 import { resolveAccounts } from './aws/identity.js'
 import { readRuleQuota } from './aws/quotas.js'
+import type { CheckResult } from './check.js'
+import { decideCheck } from './check.js'
 import type { Config, TriggerContext } from './config.js'
 import { parseConfig } from './config.js'
 import { discoverRegion } from './discover.js'
@@ -99,6 +101,17 @@ async function sync(config: Config, report: RunReport, now: Date): Promise<void>
   for (const notice of plan.notices ?? []) {
     report.notices.push(notice)
     core.notice(notice)
+  }
+  if (config.mode === 'check') {
+    const groups = inventories.flatMap(inventory => inventory.groups)
+    reportCheck(
+      decideCheck(plan, groups, {
+        documentSyncToken: ranges.source.syncToken,
+        maxStalenessSeconds: config.maxStalenessSeconds
+      }),
+      report
+    )
+    return
   }
   // A held-back pool is not in sync with this run's file: a warning (annotation, and the summary's
   // status line), though a late notification is normal and the run still exits 0.
@@ -242,6 +255,14 @@ function ignoredTagWarning(where: string, group: ManagedGroup): string {
   )
 }
 
+/** check mode: the verdict goes in the report; a failed check fails the step, naming each cause. */
+function reportCheck(check: CheckResult, report: RunReport): void {
+  report.check = check
+  report.status = check.inSync ? 'in-sync' : 'out-of-sync'
+  if (check.inSync) core.info('Check: every pool holds the published ranges.')
+  else core.setFailed(check.findings.map(finding => finding.message).join('\n'))
+}
+
 /** The error's message, and what to do about it when the error knows (RangesError's hint). */
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
@@ -275,7 +296,8 @@ function readTrigger(env: NodeJS.ProcessEnv): TriggerContext {
 async function publish(report: RunReport, config: Config | undefined): Promise<void> {
   let issueNumber = ''
   try {
-    if (config?.tracking.createIssue) {
+    // A check changes nothing, so it has nothing to track.
+    if (config?.tracking.createIssue && config.mode !== 'check') {
       const issue = await openOrUpdateTrackingIssue(report, config, process.env, core.info)
       if (issue) {
         issueNumber = String(issue.issueNumber)

@@ -1,17 +1,19 @@
 // Both halves wired together: an SNS-signed AmazonIpSpaceChanged notification goes through the
 // forwarder (real handler, its signing certificate served on loopback, GitHub and Secrets Manager
 // emulators over HTTP); the repository_dispatch it sends becomes the event file of a run of the
-// bundled action, which syncs the emulated groups.
+// bundled action, which syncs the emulated groups; the watchdog check the forwarder scheduled (SQS
+// emulator) then finds that run and records it.
 import { jest } from '@jest/globals'
 import type { AwsEmulators } from '../../dev/emulators/aws.js'
 import { startAwsEmulators } from '../../dev/emulators/aws.js'
 import type { Ec2Emulator, GroupSnapshot } from '../../dev/emulators/ec2.js'
 import { GitHubEmulator } from '../../dev/emulators/github.js'
 import { SecretsManagerEmulator } from '../../dev/emulators/secrets-manager.js'
+import { WatchdogAwsEmulator } from '../../dev/emulators/watchdog-aws.js'
 import { generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { RangesServer } from '../../dev/ranges-server.js'
 import { runAction } from '../../dev/run-action.js'
-import { createHandler } from '../../forwarder/src/handler.js'
+import { createHandler, watchdogHandler } from '../../forwarder/src/handler.js'
 import { CertificateServer, lambdaContext, snsEvent } from '../../forwarder/__tests__/sns-events.js'
 import { md5Hex } from '../../src/ranges/verify.js'
 
@@ -21,6 +23,7 @@ let ec2: Ec2Emulator
 const ranges = new RangesServer()
 let github: GitHubEmulator
 let secrets: SecretsManagerEmulator
+let watchdogAws: WatchdogAwsEmulator
 let rangesUrl: string
 const certificates = new CertificateServer()
 const handler = createHandler({ certificateFetch: certificates.fetch })
@@ -36,6 +39,7 @@ beforeAll(async () => {
   github = await GitHubEmulator.start({ repos: ['octo-org/edge'], tokens: { [TOKEN]: {} } })
   secrets = await SecretsManagerEmulator.start({ secrets: { 'forwarder/github-token': TOKEN } })
   await certificates.start()
+  watchdogAws = await WatchdogAwsEmulator.start({ queues: ['watchdog'], topics: ['alarms'] })
 })
 afterAll(async () => {
   await Promise.all([
@@ -43,7 +47,8 @@ afterAll(async () => {
     ranges.stop(),
     github.close(),
     secrets.close(),
-    certificates.close()
+    certificates.close(),
+    watchdogAws.close()
   ])
   process.env = { ...savedEnv }
 })
@@ -56,9 +61,13 @@ beforeEach(() => {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     GITHUB_API_URL: github.url,
     GITHUB_TOKEN_SECRET_ID: 'forwarder/github-token',
-    TARGET_REPOSITORIES: 'octo-org/edge'
+    TARGET_REPOSITORIES: 'octo-org/edge',
+    ...watchdogAws.env,
+    WATCHDOG_QUEUE_URL: watchdogAws.queueUrl('watchdog'),
+    ALARM_TOPIC_ARN: watchdogAws.topicArn('alarms')
   })
   github.reset()
+  watchdogAws.reset()
   ec2.reset()
   // The forwarder logs JSON lines; keep the test output readable.
   jest.spyOn(console, 'log').mockImplementation(() => undefined)
@@ -127,6 +136,42 @@ test('a notification travels SNS -> forwarder -> repository_dispatch -> action -
   expect(rules.length).toBeLessThanOrEqual(expected.length)
   expect(result.summary).toContain(md5Hex(body))
   expect(result.outputs['sync-token']).toBe(doc.syncToken)
+
+  // The runner reports the run to GitHub; 15 minutes later the watchdog's check finds it.
+  const run = github.actions.addRun('octo-org/edge', {
+    status: 'completed',
+    conclusion: 'success',
+    createdAt: github.dispatches.at(-1)?.receivedAt as Date,
+    updatedAt: new Date()
+  })
+  const lines: string[] = []
+  jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
+    lines.push(String(chunk))
+    return true
+  }) as typeof process.stdout.write)
+  expect(await watchdogHandler(watchdogAws.drainAsLambdaEvent(), lambdaContext())).toEqual({
+    batchItemFailures: []
+  })
+  const lag = Math.round(
+    (run.updatedAt.getTime() - Date.parse(notification('')['create-time'])) / 1000
+  )
+  const record = lines
+    .filter(line => line.startsWith('{'))
+    .map(line => JSON.parse(line) as Record<string, unknown>)
+    .find(line => line.msg === 'watchdog')
+  expect(record).toMatchObject({
+    outcome: 'completed',
+    repository: 'octo-org/edge',
+    synctoken: doc.syncToken,
+    runId: run.id,
+    lagSeconds: lag
+  })
+  expect(watchdogAws.metrics.find(m => m.name === 'SyncCompleted')).toMatchObject({
+    value: lag,
+    unit: 'Seconds',
+    dimensions: { Repository: 'octo-org/edge' }
+  })
+  expect(watchdogAws.published).toEqual([])
 })
 
 test('a file that does not match the notified MD5 is refused: nothing changes', async () => {
@@ -139,4 +184,11 @@ test('a file that does not match the notified MD5 is refused: nothing changes', 
   expect(result.exitCode).toBe(1)
   expect(result.stdout).toMatch(/::error::.*MD5/)
   expect(ec2.calls).toEqual([])
+
+  // The failed run does not go unnoticed: the watchdog alarms.
+  github.actions.addRun('octo-org/edge', { status: 'completed', conclusion: 'failure' })
+  await watchdogHandler(watchdogAws.drainAsLambdaEvent(), lambdaContext())
+  expect(watchdogAws.published.map(p => p.subject)).toEqual([
+    'cloudfront-sg-sync: sync run failed in octo-org/edge'
+  ])
 })

@@ -34,6 +34,8 @@ describe('parseConfig defaults', () => {
       maxRemovalsPercent: 25,
       maxGrowthPercent: 100,
       dryRun: false,
+      mode: 'sync',
+      maxStalenessSeconds: 86400,
       identity: {
         roles: [],
         roleSessionName: 'cloudfront-sg-sync',

@@ -30,6 +30,7 @@ import {
   sendJson
 } from './http-util.js'
 import type { Listening, RouteContext } from './http-util.js'
+import { ActionsStore } from './github-actions.js'
 import { IssueStore } from './github-issues.js'
 import type { EmulatedUser } from './github-issues.js'
 
@@ -52,6 +53,8 @@ export interface TokenGrant {
   kind?: 'pat' | 'integration'
   /** Login shown as the author of what the token writes. */
   login?: string
+  /** Actions permission (listing workflows and runs); default `read`. */
+  actions?: 'none' | 'read'
 }
 
 export interface GitHubEmulatorOptions {
@@ -172,6 +175,8 @@ export class GitHubEmulator {
   readonly router = new Router()
   /** Issue state per repository: seed issues, read what the action wrote. */
   readonly issues: IssueStore
+  /** Workflows and runs per repository (./github-actions.ts): how dispatched runs end. */
+  readonly actions: ActionsStore
   private readonly repos = new Set<string>()
   private readonly tokens = new Map<string, TokenGrant>()
   private readonly script: ScriptedResponse[] = []
@@ -185,6 +190,14 @@ export class GitHubEmulator {
       authorize: (ctx, owner, repo, need) => this.authorizeIssues(ctx, owner, repo, need),
       baseUrl: () => this.url
     })
+    this.actions = new ActionsStore(
+      (ctx, owner, repo) => this.authorizeActions(ctx, owner, repo),
+      () => this.url
+    )
+    const actions = this.actions
+    this.router
+      .add('GET', '/repos/:owner/:repo/actions/runs', ctx => actions.listRuns(ctx))
+      .add('GET', '/repos/:owner/:repo/actions/workflows', ctx => actions.listWorkflows(ctx))
     const issues = this.issues
     this.router
       .add('GET', '/repos/:owner/:repo/issues', ctx => issues.list(ctx))
@@ -236,6 +249,7 @@ export class GitHubEmulator {
     this.requests.length = 0
     this.script.length = 0
     this.issues.reset()
+    this.actions.reset()
   }
 
   async close(): Promise<void> {
@@ -300,6 +314,18 @@ export class GitHubEmulator {
       id: grant.kind === 'integration' ? 41898282 : 583231,
       type: login.endsWith('[bot]') ? 'Bot' : 'User'
     }
+  }
+
+  /** Like `authorize`, for the Actions read permission (403 without it). */
+  authorizeActions(ctx: RouteContext, owner: string, repo: string): boolean {
+    if (!this.authorize(ctx, owner, repo, 'read')) return false
+    const grant = this.tokens.get(bearerToken(ctx.req) ?? '')
+    if ((grant?.actions ?? 'read') === 'none') {
+      const who = grant?.kind === 'integration' ? 'integration' : 'personal access token'
+      sendError(ctx.res, 403, `Resource not accessible by ${who}`, REST_DOCS_URL)
+      return false
+    }
+    return true
   }
 
   private visible(grant: TokenGrant, owner: string, repo: string): boolean {
@@ -392,6 +418,7 @@ export class GitHubEmulator {
       clientPayload: body.client_payload as Record<string, unknown> | undefined,
       receivedAt: new Date()
     })
+    this.actions.dispatched(owner, repo)
     sendEmpty(res, 204)
   }
 }

@@ -1,6 +1,7 @@
 // Parses infra/sns-forwarder.yml (CloudFormation YAML, short-form intrinsic tags included) and
 // checks what it grants: the execution role may write its own log group, read its one secret
-// and send to its own dead-letter queue, and nothing else.
+// and send to its own dead-letter queue and the watchdog's queue, and nothing else; the watchdog's
+// role is as narrow.
 import { fileURLToPath } from 'node:url'
 import type { CfnDoc } from '../../__tests__/helpers/cfn-yaml.js'
 import { loadCfnTemplate, resourcesOfType as ofType } from '../../__tests__/helpers/cfn-yaml.js'
@@ -23,14 +24,22 @@ function only<T>(items: T[]): T {
 
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v])
 
+/** The forwarder function and role (the watchdog's are checked at the end). */
+const props = (name: string): Doc => resources[name]?.Properties as Doc
+const forwarderFunction = (): Doc => props('ForwarderFunction')
+
 test('the template parses, with the short-form tags turned into intrinsic functions', () => {
   expect(template.AWSTemplateFormatVersion).toBe('2010-09-09')
-  const [, fn] = only(resourcesOfType('AWS::Lambda::Function'))
+  expect(resourcesOfType('AWS::Lambda::Function').map(([name]) => name)).toEqual([
+    'ForwarderFunction',
+    'WatchdogFunction'
+  ])
+  const fn = forwarderFunction()
   expect(fn.Role).toEqual({ 'Fn::GetAtt': ['ForwarderRole', 'Arn'] })
 })
 
 test('the function: newest Node.js runtime, index.handler, code from the S3 parameters, DLQ', () => {
-  const [, fn] = only(resourcesOfType('AWS::Lambda::Function'))
+  const fn = forwarderFunction()
   expect(fn.Runtime).toBe('nodejs24.x')
   expect(fn.Handler).toBe('index.handler')
   expect(fn.Code).toEqual({ S3Bucket: { Ref: 'CodeS3Bucket' }, S3Key: { Ref: 'CodeS3Key' } })
@@ -43,12 +52,19 @@ test('the function: newest Node.js runtime, index.handler, code from the S3 para
     'GITHUB_TOKEN_SECRET_ID',
     'NODE_OPTIONS',
     'TARGET_REPOSITORIES',
-    'TOPIC_ARN'
+    'TOPIC_ARN',
+    'WATCHDOG_DELAY_SECONDS',
+    'WATCHDOG_QUEUE_URL'
   ])
 })
 
-test('the execution role grants exactly: logs on its group, GetSecretValue on its secret, SendMessage to its DLQ', () => {
-  const [roleName, role] = only(resourcesOfType('AWS::IAM::Role'))
+test('the execution role grants exactly: logs on its group, GetSecretValue on its secret, SendMessage to its DLQ and the watchdog queue', () => {
+  expect(resourcesOfType('AWS::IAM::Role').map(([name]) => name)).toEqual([
+    'ForwarderRole',
+    'WatchdogRole'
+  ])
+  const roleName = 'ForwarderRole'
+  const role = props('ForwarderRole')
   // No managed policies (AWSLambdaBasicExecutionRole would add logs:CreateLogGroup on "*"),
   // no separate policy resources, no boundary tricks.
   expect(role.ManagedPolicyArns).toBeUndefined()
@@ -96,6 +112,10 @@ test('the execution role grants exactly: logs on its group, GetSecretValue on it
     {
       actions: ['sqs:SendMessage'],
       resources: [{ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] }]
+    },
+    {
+      actions: ['sqs:SendMessage'],
+      resources: [{ 'Fn::GetAtt': ['WatchdogQueue', 'Arn'] }]
     }
   ])
   // Each resource named above is the one of its kind in this stack.
@@ -116,7 +136,11 @@ test('the secret in the stack never carries the token', () => {
 test('SNS: subscribed to the AWS topic, and only that topic may invoke the function', () => {
   const params = template.Parameters as Record<string, Doc>
   expect(params.TopicArn?.Default).toBe('arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged')
-  const [, sub] = only(resourcesOfType('AWS::SNS::Subscription'))
+  // The other subscription is the watchdog's optional e-mail (checked below).
+  const lambdaSubs = resourcesOfType('AWS::SNS::Subscription').filter(
+    ([, sub]) => sub.Protocol === 'lambda'
+  )
+  const [, sub] = only(lambdaSubs)
   expect(sub).toMatchObject({
     TopicArn: { Ref: 'TopicArn' },
     Protocol: 'lambda',
@@ -132,14 +156,76 @@ test('SNS: subscribed to the AWS topic, and only that topic may invoke the funct
 })
 
 test('log retention is set, and the DLQ has an alarm', () => {
-  const [, group] = only(resourcesOfType('AWS::Logs::LogGroup'))
-  expect(group.RetentionInDays).toEqual({ Ref: 'LogRetentionInDays' })
-  const [, alarm] = only(resourcesOfType('AWS::CloudWatch::Alarm'))
-  expect(alarm).toMatchObject({
+  for (const [, group] of resourcesOfType('AWS::Logs::LogGroup')) {
+    expect(group.RetentionInDays).toEqual({ Ref: 'LogRetentionInDays' })
+  }
+  expect(props('DeadLetterAlarm')).toMatchObject({
     Namespace: 'AWS/SQS',
     MetricName: 'ApproximateNumberOfMessagesVisible',
     Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeadLetterQueue', 'QueueName'] } }],
     ComparisonOperator: 'GreaterThanThreshold',
     Threshold: 0
+  })
+})
+
+test('the watchdog: the same bundle, fed by its queue, least privilege, an alarm on SyncOverdue', () => {
+  const fn = props('WatchdogFunction')
+  expect(fn).toMatchObject({ Handler: 'index.watchdogHandler', Runtime: 'nodejs24.x' })
+  expect(fn.Code).toEqual(forwarderFunction().Code)
+  expect(Object.keys((fn.Environment as { Variables: Doc }).Variables)).toContain('ALARM_TOPIC_ARN')
+  expect(resources.WatchdogEventSource?.Properties).toEqual({
+    EventSourceArn: { 'Fn::GetAtt': ['WatchdogQueue', 'Arn'] },
+    FunctionName: { Ref: 'WatchdogFunction' },
+    BatchSize: 10,
+    FunctionResponseTypes: ['ReportBatchItemFailures']
+  })
+  const queue = resources.WatchdogQueue?.Properties as Doc
+  // AWS recommends a visibility timeout of six times the function's timeout.
+  expect(queue.VisibilityTimeout).toBe(6 * (fn.Timeout as number))
+  expect(template.Parameters?.WatchdogDelaySeconds).toMatchObject({ MaxValue: 900, Default: 900 })
+
+  const statements = (
+    props('WatchdogRole').Policies as { PolicyDocument: { Statement: Doc[] } }[]
+  ).flatMap(p => p.PolicyDocument.Statement)
+  const grants = Object.fromEntries(
+    statements.map(s => [
+      String(s.Sid),
+      { actions: asList(s.Action).map(String).sort(), resource: s.Resource }
+    ])
+  )
+  expect(grants).toEqual({
+    WriteOwnLogs: {
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resource: { 'Fn::GetAtt': ['WatchdogLogGroup', 'Arn'] }
+    },
+    ReadGitHubToken: {
+      actions: ['secretsmanager:GetSecretValue'],
+      resource: {
+        'Fn::If': ['CreateSecret', { Ref: 'GitHubTokenSecret' }, { Ref: 'ExistingTokenSecretArn' }]
+      }
+    },
+    ConsumeChecks: {
+      actions: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+      resource: { 'Fn::GetAtt': ['WatchdogQueue', 'Arn'] }
+    },
+    PublishAlarms: { actions: ['sns:Publish'], resource: { Ref: 'WatchdogTopic' } },
+    PutOwnMetrics: { actions: ['cloudwatch:PutMetricData'], resource: '*' }
+  })
+  // The one '*': PutMetricData has no resource type, so the namespace condition narrows it.
+  expect(statements.find(s => s.Sid === 'PutOwnMetrics')?.Condition).toEqual({
+    StringEquals: { 'cloudwatch:namespace': 'CloudFrontSgSync' }
+  })
+
+  expect(resources.SyncOverdueAlarm?.Properties).toMatchObject({
+    Namespace: 'CloudFrontSgSync',
+    MetricName: 'SyncOverdue',
+    ComparisonOperator: 'GreaterThanThreshold',
+    Threshold: 0,
+    TreatMissingData: 'notBreaching',
+    AlarmActions: [{ Ref: 'WatchdogTopic' }]
+  })
+  expect(resources.WatchdogEmailSubscription).toMatchObject({
+    Condition: 'HasAlarmEmail',
+    Properties: { Protocol: 'email', Endpoint: { Ref: 'AlarmEmail' } }
   })
 })

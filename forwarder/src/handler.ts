@@ -22,6 +22,13 @@ import {
 } from './signature.js'
 import type { CertificateSource } from './signature.js'
 import type { LambdaContext } from './types.js'
+import { scheduleChecks } from './schedule-check.js'
+import type { Delivery } from './schedule-check.js'
+import { loadWatchdogConfig } from './watchdog-config.js'
+import type { WatchdogConfig } from './watchdog-config.js'
+
+// The watchdog's handler ships in the same bundle (infra/sns-forwarder.yml: index.watchdogHandler).
+export { watchdogHandler } from './watchdog.js'
 
 export interface ForwarderResult {
   received: number
@@ -52,9 +59,10 @@ async function forward(
   accepted: { messageId: string | undefined; notification: IpRangesNotification }[],
   deadline: number,
   log: Logger
-): Promise<{ delivered: number; failures: string[] }> {
+): Promise<{ delivered: number; failures: string[]; deliveries: Delivery[] }> {
   let delivered = 0
   const failures: string[] = []
+  const deliveries: Delivery[] = []
   for (const { messageId, notification } of accepted) {
     const outcomes = await Promise.all(
       config.targets.map(async target => {
@@ -74,14 +82,16 @@ async function forward(
     for (const { target, outcome } of outcomes) {
       const repository = `${target.owner}/${target.repo}`
       logDispatch(log, repository, messageId, notification, config.eventType, outcome)
-      if (outcome.ok) delivered++
-      else
+      if (outcome.ok) {
+        delivered++
+        deliveries.push({ repository, notification, dispatchedAt: new Date() })
+      } else
         failures.push(
           `${repository}: ${outcome.error ?? 'failed'}${outcome.hint ? ` (${outcome.hint})` : ''}`
         )
     }
   }
-  return { delivered, failures }
+  return { delivered, failures, deliveries }
 }
 
 function logDispatch(
@@ -144,8 +154,10 @@ async function handle(
   const deadline = started + remaining - DEADLINE_MARGIN_MS
 
   let config: ForwarderConfig
+  let watchdog: WatchdogConfig | undefined
   try {
     config = loadConfig(process.env)
+    watchdog = loadWatchdogConfig(process.env)
   } catch (err) {
     if (err instanceof ConfigError) log.error('configuration invalid', { error: err.message })
     throw err
@@ -221,8 +233,9 @@ async function handle(
     )
   }
 
-  const { delivered, failures } = await forward(config, token, accepted, deadline, log)
+  const { delivered, failures, deliveries } = await forward(config, token, accepted, deadline, log)
   result.dispatched = delivered
+  await scheduleChecks(watchdog, deliveries, config.eventType, log)
   log.info('done', { ...result, failed: failures.length, durationMs: Date.now() - started })
   if (failures.length > 0) {
     throw new DispatchFailedError(

@@ -257,6 +257,11 @@ function headline(report: IssueReport, groups: number): string {
       return '⚠️ Held back: nothing was changed'
     case 'skipped':
       return '⏭️ Skipped'
+    // check mode never opens or comments on the issue (main.ts); listed for completeness.
+    case 'in-sync':
+      return '✅ In sync (checked only)'
+    case 'out-of-sync':
+      return '❌ Out of sync (checked only)'
   }
 }
 

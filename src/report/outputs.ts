@@ -14,6 +14,10 @@ export interface Outputs {
   'issue-number': string
   /** Per account: {"123456789012": {"rules-added": n, "rules-removed": n, "groups-changed": n}}. */
   accounts: string
+  /** check mode only ('' in sync mode): 'true' when the check passed. */
+  'in-sync': string
+  /** check mode only: how far the groups lag the published document; '' when unknown. */
+  'staleness-seconds': string
 }
 
 /** In a dry run the counts are what the run would change; otherwise what it did change. */
@@ -31,7 +35,9 @@ export function outputsOf(report: RunReport, planFile: string, issueNumber = '')
     'sync-token': report.source?.syncToken ?? '',
     'plan-file': planFile,
     'issue-number': issueNumber,
-    accounts: JSON.stringify(perAccount)
+    accounts: JSON.stringify(perAccount),
+    'in-sync': report.check ? String(report.check.inSync) : '',
+    'staleness-seconds': String(report.check?.stalenessSeconds ?? '')
   }
 }
 
@@ -47,7 +53,8 @@ function countsByAccount(report: RunReport): Record<string, Counts> {
   const entry = (account: string): Counts =>
     (counts[account] ??= { 'rules-added': 0, 'rules-removed': 0, 'groups-changed': 0 })
   for (const account of report.accounts) entry(account)
-  if (report.status === 'dry-run') {
+  // A dry run and a check count what a sync would change.
+  if (report.status === 'dry-run' || report.check) {
     for (const pool of report.plan?.pools ?? []) {
       for (const group of pool.groups) {
         const add = group.add.ipv4.length + group.add.ipv6.length
@@ -89,6 +96,7 @@ export function writePlanFile(report: RunReport, env: NodeJS.ProcessEnv): string
     heldBack: report.plan?.heldBack ?? [],
     warnings: report.warnings ?? [],
     applied: report.applied ?? null,
+    check: report.check ?? null,
     error: report.error ?? null
   }
   writeFileSync(path, `${JSON.stringify(document)}\n`)

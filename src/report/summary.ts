@@ -1,6 +1,9 @@
 // The job summary as Markdown: a status line, where the ranges came from, one table per pool and the
 // CIDRs in collapsed lists. Pure: main.ts writes it.
 import type { ApplyResult } from '../apply.js'
+import type { CheckResult } from '../check.js'
+import { describeToken } from '../check.js'
+import { formatDuration } from '../duration.js'
 import type { SkippedGroup } from '../inventory.js'
 import type { GroupChange, Plan, Pool } from '../plan.js'
 import type { IpFamily, RangeSource } from '../types.js'
@@ -14,6 +17,9 @@ export type RunStatus =
   | 'skipped'
   | 'refused'
   | 'failed'
+  /** mode: check. */
+  | 'in-sync'
+  | 'out-of-sync'
 
 export interface RunReport {
   status: RunStatus
@@ -25,6 +31,8 @@ export interface RunReport {
   source?: RangeSource
   plan?: Plan
   applied?: ApplyResult
+  /** check mode's verdict (src/check.ts). */
+  check?: CheckResult
   skipped: SkippedGroup[]
   /** Regions (prefixed with the account when several) where no tagged group was found. */
   emptyRegions: string[]
@@ -50,6 +58,7 @@ export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BY
     head.push(`> [!CAUTION]`, `> ${problem.message}`, '')
   for (const notice of report.notices) head.push(`> [!NOTE]`, `> ${notice}`, '')
   for (const warning of report.warnings ?? []) head.push(`> [!WARNING]`, `> ${warning}`, '')
+  if (report.check) head.push(...checkSection(report.check), '')
   if (report.source) head.push(...sourceTable(report), '')
   for (const held of report.plan?.heldBack ?? []) {
     head.push(
@@ -123,11 +132,46 @@ function statusText(report: RunReport): string {
       return `⏭️ **Skipped**: ${report.notices[0] ?? 'nothing to do for this event'}`
     case 'refused':
       return '⛔ **Refused**: the plan is unsafe to apply; nothing was changed.'
+    case 'in-sync':
+      return (
+        `✅ **In sync**: ${groups} groups in ${report.regions.length} region(s) hold the ` +
+        `published ranges; checked only, nothing was changed.`
+      )
+    case 'out-of-sync':
+      return (
+        `❌ **Check failed** (${report.check?.findings.map(f => f.condition).join(', ')}): ` +
+        'checked only, nothing was changed.'
+      )
     case 'failed':
       return report.applied
         ? `❌ **Failed** after applying +${report.applied.rulesAdded} / −${report.applied.rulesRemoved} rules.`
         : '❌ **Failed**: nothing was changed.'
   }
+}
+
+/** check mode: each failed condition with since when, then the staleness against its limit. */
+function checkSection(check: CheckResult): string[] {
+  const lines = ['### Check', '']
+  for (const finding of check.findings) {
+    lines.push('> [!CAUTION]', `> **${finding.condition}**: ${finding.message}`, '')
+  }
+  const staleness =
+    check.stalenessSeconds === undefined
+      ? 'unknown (the out-of-sync groups record no syncToken)'
+      : `${formatDuration(check.stalenessSeconds)} (${check.stalenessSeconds} s)`
+  lines.push(
+    '| Check | |',
+    '| --- | --- |',
+    `| Published document | ${describeToken(check.documentSyncToken)} |`,
+    `| Staleness | ${staleness}; max-staleness ${formatDuration(check.maxStalenessSeconds)} |`,
+    `| Pools | ${countBy(check, 'in-sync')} in sync, ${countBy(check, 'out-of-sync')} out of ` +
+      `sync, ${countBy(check, 'held-back')} held back |`
+  )
+  return lines
+}
+
+function countBy(check: CheckResult, state: CheckResult['pools'][number]['state']): number {
+  return check.pools.filter(pool => pool.state === state).length
 }
 
 function sourceTable(report: RunReport): string[] {
