@@ -17,12 +17,22 @@ import { PROTOCOL_TAG } from './inventory.js'
 import { buildPlan } from './plan.js'
 import { loadRangeSet, RangesError } from './ranges/index.js'
 import type { LoadedRangeSet } from './ranges/index.js'
+import { logText } from './report/log-text.js'
 import { outputsOf, writePlanFile } from './report/outputs.js'
 import type { RunReport } from './report/summary.js'
 import { renderSummary } from './report/summary.js'
 import { openOrUpdateTrackingIssue } from './report/tracking.js'
 
 const USER_AGENT = 'cloudfront-sg-sync'
+
+/**
+ * Every plain log line goes through here: it can quote AWS errors, GitHub answers and document
+ * fields, and core.info writes raw lines the runner would take as workflow commands. (warning,
+ * notice and setFailed escape their message themselves.)
+ */
+function info(message: string): void {
+  core.info(logText(message))
+}
 
 export async function run(): Promise<void> {
   const report: RunReport = {
@@ -72,7 +82,7 @@ async function sync(config: Config, report: RunReport): Promise<void> {
       getIDToken: audience => core.getIDToken(audience),
       setSecret: value => core.setSecret(value),
       region: config.regions[0],
-      info: message => core.info(message),
+      info,
       warning: message => warn(report, message),
       userAgent: USER_AGENT
     })
@@ -104,7 +114,7 @@ async function sync(config: Config, report: RunReport): Promise<void> {
     )
   }
   const { rulesAdded, rulesRemoved, groupsChanged } = plan.totals
-  core.info(`Plan: +${rulesAdded} / -${rulesRemoved} rules in ${groupsChanged} group(s).`)
+  info(`Plan: +${rulesAdded} / -${rulesRemoved} rules in ${groupsChanged} group(s).`)
   if (rulesAdded + rulesRemoved === 0) {
     report.status = 'no-change'
     return
@@ -117,7 +127,7 @@ async function sync(config: Config, report: RunReport): Promise<void> {
   const applied = await applyPlan(plan, apiFor, {
     ruleDescription: config.ruleDescription,
     syncToken: ranges.source.syncToken,
-    log: message => core.info(message)
+    log: info
   })
   report.applied = applied
   if (applied.failures.length > 0) {
@@ -134,7 +144,7 @@ function describeSource(ranges: LoadedRangeSet, report: RunReport): void {
   report.source = ranges.source
   report.notices.push(...ranges.notices)
   for (const notice of ranges.notices) core.notice(notice)
-  core.info(
+  info(
     `Ranges: ${ranges.service} from ${ranges.source.url}, syncToken ${ranges.source.syncToken} ` +
       `(${ranges.source.createDate}), MD5 ${ranges.source.md5}`
   )
@@ -207,7 +217,7 @@ async function ruleLimitFor(
   if (config.maxRulesPerGroup !== 'auto') return config.maxRulesPerGroup
   const quota = await readRuleQuota(region, account.credentials, { userAgent: USER_AGENT })
   if (quota.warning) warn(report, quota.warning)
-  core.info(
+  info(
     `Rule quota in ${account.accountId} ${region}: ${quota.value} per group and family ` +
       `(${quota.source}).`
   )
@@ -248,10 +258,10 @@ async function publish(report: RunReport, config: Config | undefined): Promise<v
   let issueNumber = ''
   try {
     if (config?.tracking.createIssue) {
-      const issue = await openOrUpdateTrackingIssue(report, config, process.env, core.info)
+      const issue = await openOrUpdateTrackingIssue(report, config, process.env, info)
       if (issue) {
         issueNumber = String(issue.issueNumber)
-        core.info(`Tracking issue #${issue.issueNumber} ${issue.action}: ${issue.url}`)
+        info(`Tracking issue #${issue.issueNumber} ${issue.action}: ${issue.url}`)
       }
     }
   } catch (error) {
