@@ -111,6 +111,17 @@ describe('text()', () => {
     expect(text('@octocat #12')).toBe(`\\@${ZWJ}octocat \\#${ZWJ}12`)
     expect(text('\u202Ex')).toBe('\ufffdx')
   })
+
+  it('escapes line-start markup where the text begins, and keeps plain names readable', () => {
+    expect(text('- item')).toBe('\\- item')
+    expect(text('12. item')).toBe('12\\. item')
+    expect(text('=== x')).toBe('\\=== x')
+    expect(text('_em_ a__b')).toBe('\\_em\\_ a\\_\\_b')
+    expect(text('www.evil.example')).toBe('www\\.evil.example')
+    expect(text('CLOUDFRONT_ORIGIN_FACING us-east-1 vpc-1 sg-0a1 2026-08-13-10-13-05')).toBe(
+      'CLOUDFRONT_ORIGIN_FACING us-east-1 vpc-1 sg-0a1 2026-08-13-10-13-05'
+    )
+  })
 })
 
 describe('code() and cellCode()', () => {

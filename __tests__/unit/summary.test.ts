@@ -80,7 +80,7 @@ it('lists every pool and every CIDR of a small change', () => {
   expect(text).toContain('✅ **Applied**: +12 / −0 rules in 4 of 4 groups.')
   expect(text.match(/^### /gm)).toHaveLength(2)
   expect(text).toContain('10.3.2.0/24 (sg-00000000000000003)')
-  expect(text).toContain('| sg\\-00000000000000000 edge \\| 0 | ipv4 | 0 → 3 | +3 | −0 | 57 |')
+  expect(text).toContain('| sg-00000000000000000 edge \\| 0 | ipv4 | 0 → 3 | +3 | −0 | 57 |')
   expect(text).not.toContain('plan file')
 })
 

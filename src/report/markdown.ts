@@ -13,10 +13,10 @@
 //   blockquote line in CommonMark ("a line ending is LF, CR, or CRLF"). Other controls and the
 //   bidirectional overrides that can make text read differently than it is (U+202A-202E,
 //   U+2066-2069, U+200E/200F, U+061C) become U+FFFD, visibly.
-// - Every ASCII punctuation character is backslash-escaped (CommonMark: "any ASCII punctuation
-//   character may be backslash-escaped"; the character is then literal): no link, image, emphasis,
-//   heading, list, HTML tag, entity, table pipe, strikethrough, `$` math or autolink trigger survives.
-//   GFM tables take `\|` as a literal pipe, so the same text is safe in a cell.
+// - Every markup character is backslash-escaped (CommonMark: "any ASCII punctuation character may
+//   be backslash-escaped"; it is then literal): no link, image, emphasis, heading, list, HTML tag,
+//   entity, table pipe, strikethrough, `$` math or autolink trigger survives. GFM tables take `\|`
+//   as a literal pipe, so the same text is safe in a cell.
 // - GitHub links @mentions, #123 references and e-mail addresses in the rendered text, after
 //   Markdown, so escaping cannot stop them: a zero-width joiner after `@` and `#` breaks the match
 //   without changing what a reader sees (nobody is pinged, no issue gets a back-reference).
@@ -30,7 +30,14 @@ const LINE_BREAK = /\r\n|[\n\r\v\f\u0085\u2028\u2029\t]/g
 const CONTROL =
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]/g
-const PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/g
+// Characters that open markup anywhere in a line: code, emphasis, strikethrough, links and images,
+// HTML and autolinks, tables, entities, headings and references, math, URL schemes and e-mails.
+// `_` between two ASCII letters or digits is kept: it can neither open nor close emphasis there
+// (CommonMark's flanking rules), so names like CLOUDFRONT_ORIGIN_FACING stay readable.
+const MARKUP = /[\\`*~[\]()!<>|&#$:@]|_(?![A-Za-z0-9])|(?<![A-Za-z0-9])_/g
+// Line-start markup (list items, setext underlines, ordered lists): only where the text begins, the
+// one place it can start a line (`> ${text}`), since line breaks are flattened.
+const LEADING = /^([-+=]|\d+(?=[.)]))/
 const ZWJ = '\u200d'
 
 /** Controls and line breaks out: one visible line. */
@@ -40,7 +47,12 @@ export function oneLine(value: string): string {
 
 /** Literal inline text, safe in paragraphs, headings, blockquotes, list items and table cells. */
 export function text(value: string): string {
-  return unlink(oneLine(value).replace(PUNCTUATION, '\\$&'))
+  const escaped = oneLine(value)
+    .replace(MARKUP, '\\$&')
+    .replace(LEADING, (m: string) => (/\d/.test(m) ? `${m}\\` : `\\${m}`))
+    // GFM autolinks `www.` without a scheme.
+    .replace(/\b(www)\./gi, '$1\\.')
+  return unlink(escaped)
 }
 
 /** An inline code span outside tables (a pipe in it would be literal there, so it is kept). */
