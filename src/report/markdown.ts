@@ -31,10 +31,11 @@ const CONTROL =
   // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]/g
 // Characters that open markup anywhere in a line: code, emphasis, strikethrough, links and images,
-// HTML and autolinks, tables, entities, headings and references, math, URL schemes and e-mails.
+// HTML and autolinks, tables, entities, headings and references, math, e-mails, and the `:` of a
+// URL scheme (GFM autolinks `https://…` in plain text; `:` elsewhere is kept, as in `ec2:Describe`).
 // `_` between two ASCII letters or digits is kept: it can neither open nor close emphasis there
 // (CommonMark's flanking rules), so names like CLOUDFRONT_ORIGIN_FACING stay readable.
-const MARKUP = /[\\`*~[\]()!<>|&#$:@]|_(?![A-Za-z0-9])|(?<![A-Za-z0-9])_/g
+const MARKUP = /[\\`*~[\]()!<>|&#$@]|:(?=\/)|_(?![A-Za-z0-9])|(?<![A-Za-z0-9])_/g
 // Line-start markup (list items, setext underlines, ordered lists): only where the text begins, the
 // one place it can start a line (`> ${text}`), since line breaks are flattened.
 const LEADING = /^([-+=]|\d+(?=[.)]))/
