@@ -71,6 +71,9 @@ export function code(value: string): string {
  * takes `\|` as a literal pipe there (GFM spec, tables: "including inside other inline spans").
  */
 export function cellCode(value: string): string {
+  // A backslash before a pipe would escape our escape (`\\|` splits the cell, and a code span has
+  // no other way to hold it): such a value is shown as escaped text instead.
+  if (/\\\|/.test(oneLine(value))) return text(value)
   return code(value).replace(/\|/g, '\\|')
 }
 
