@@ -19,12 +19,22 @@ import { PROTOCOL_TAG, SYNC_TOKEN_TAG } from './inventory.js'
 import { buildPlan } from './plan.js'
 import { loadRangeSet, RangesError } from './ranges/index.js'
 import type { LoadedRangeSet } from './ranges/index.js'
+import { logText } from './report/log-text.js'
 import { outputsOf, writePlanFile } from './report/outputs.js'
 import type { RunReport } from './report/summary.js'
 import { renderSummary } from './report/summary.js'
 import { openOrUpdateTrackingIssue } from './report/tracking.js'
 
 const USER_AGENT = 'cloudfront-sg-sync'
+
+/**
+ * Every plain log line goes through here: it can quote AWS errors, GitHub answers and document
+ * fields, and core.info writes raw lines the runner would take as workflow commands. (warning,
+ * notice and setFailed escape their message themselves.)
+ */
+function info(message: string): void {
+  core.info(logText(message))
+}
 
 export async function run(): Promise<void> {
   const report: RunReport = {
@@ -77,7 +87,7 @@ async function sync(config: Config, report: RunReport, now: Date): Promise<void>
       getIDToken: audience => core.getIDToken(audience),
       setSecret: value => core.setSecret(value),
       region: config.regions[0],
-      info: message => core.info(message),
+      info,
       warning: message => warn(report, message),
       userAgent: USER_AGENT
     })
@@ -129,7 +139,7 @@ async function sync(config: Config, report: RunReport, now: Date): Promise<void>
     )
   }
   const { rulesAdded, rulesRemoved, groupsChanged } = plan.totals
-  core.info(`Plan: +${rulesAdded} / -${rulesRemoved} rules in ${groupsChanged} group(s).`)
+  info(`Plan: +${rulesAdded} / -${rulesRemoved} rules in ${groupsChanged} group(s).`)
   if (rulesAdded + rulesRemoved === 0) {
     report.status = plan.heldBack.length > 0 ? 'held-back' : 'no-change'
     return
@@ -142,7 +152,7 @@ async function sync(config: Config, report: RunReport, now: Date): Promise<void>
   const applied = await applyPlan(plan, apiFor, {
     ruleDescription: config.ruleDescription,
     syncToken: ranges.source.syncToken,
-    log: message => core.info(message)
+    log: info
   })
   report.applied = applied
   if (applied.failures.length > 0) {
@@ -159,7 +169,7 @@ function describeSource(ranges: LoadedRangeSet, report: RunReport): void {
   report.source = ranges.source
   report.notices.push(...ranges.notices)
   for (const notice of ranges.notices) core.notice(notice)
-  core.info(
+  info(
     `Ranges: ${ranges.service} from ${ranges.source.url}, syncToken ${ranges.source.syncToken} ` +
       `(${ranges.source.createDate}), MD5 ${ranges.source.md5}`
   )
@@ -237,7 +247,7 @@ async function ruleLimitFor(
   if (config.maxRulesPerGroup !== 'auto') return config.maxRulesPerGroup
   const quota = await readRuleQuota(region, account.credentials, { userAgent: USER_AGENT })
   if (quota.warning) warn(report, quota.warning)
-  core.info(
+  info(
     `Rule quota in ${account.accountId} ${region}: ${quota.value} per group and family ` +
       `(${quota.source}).`
   )
@@ -298,10 +308,10 @@ async function publish(report: RunReport, config: Config | undefined): Promise<v
   try {
     // A check changes nothing, so it has nothing to track.
     if (config?.tracking.createIssue && config.mode !== 'check') {
-      const issue = await openOrUpdateTrackingIssue(report, config, process.env, core.info)
+      const issue = await openOrUpdateTrackingIssue(report, config, process.env, info)
       if (issue) {
         issueNumber = String(issue.issueNumber)
-        core.info(`Tracking issue #${issue.issueNumber} ${issue.action}: ${issue.url}`)
+        info(`Tracking issue #${issue.issueNumber} ${issue.action}: ${issue.url}`)
       }
     }
   } catch (error) {

@@ -22,6 +22,8 @@ const REPO = 'octo-org/edge'
 const TOKEN = 'ghs_jobTokenWithIssuesWrite000000000000'
 const READ_ONLY = 'ghs_jobTokenWithoutIssuesWrite00000000'
 const OTHER_REPO_TOKEN = 'github_pat_11OTHERREPO0000000000_abcdefghijklmnopqrstuvwxyz'
+const USER_TOKEN = 'github_pat_11OCTOADMIN000000000_abcdefghijklmnopqrstuvwxyz'
+const APP_TOKEN = 'ghs_appInstallationToken0000000000000000'
 const LABEL = 'cloudfront-sg-sync'
 const MARKER = trackingMarker(REPO, trackingKey({ regions: ['us-east-1'], service: 'X' }))
 const RUN_URL = 'https://github.com/octo-org/edge/actions/runs/42'
@@ -36,7 +38,9 @@ beforeAll(async () => {
     tokens: {
       [TOKEN]: { kind: 'integration' },
       [READ_ONLY]: { kind: 'integration', access: 'read', issues: 'read' },
-      [OTHER_REPO_TOKEN]: { repos: ['octo-org/other'] }
+      [OTHER_REPO_TOKEN]: { repos: ['octo-org/other'] },
+      [USER_TOKEN]: { kind: 'pat', login: 'octo-admin' },
+      [APP_TOKEN]: { kind: 'integration', login: 'sg-sync-app[bot]' }
     }
   })
   // The factory reads GITHUB_API_URL when called, as on a runner (no baseUrl passed below).
@@ -131,7 +135,13 @@ function options(
   }
 }
 
-const writes = () => github.requests.filter(r => r.method !== 'GET')
+/** Identity look-ups (GET /user, then GraphQL viewer for an installation token) are reads. */
+const isIdentity = (r: { path: string }) => r.path === '/user' || r.path === '/graphql'
+const writes = () => github.requests.filter(r => r.method !== 'GET' && !isIdentity(r))
+const apiCalls = () => github.requests.filter(r => !isIdentity(r))
+const LIST = { method: 'GET', path: '/repos/octo-org/edge/issues' }
+/** The author of what TOKEN (an installation token, like the job's GITHUB_TOKEN) writes. */
+const BOT = { login: 'github-actions[bot]', id: 41898282, type: 'Bot' as const }
 
 test('creates the issue on the first change, comments on it on the second', async () => {
   const first = await syncTrackingIssue(options(report(['203.0.113.0/24'])))
@@ -176,8 +186,9 @@ test('finds the marked issue on page 3, ignoring pull requests, closed and unlab
   github.issues.seed(REPO, { title: 'unlabelled tracker', body: MARKER, labels: [] })
   const tracker = github.issues.seed(REPO, {
     title: 'tracker',
-    body: `x\n${MARKER}\ny`,
-    labels: [LABEL, 'ops']
+    body: `${MARKER}\ny`,
+    labels: [LABEL, 'ops'],
+    user: BOT
   })
   // A tracker of another configuration in the same repository: another key, left alone.
   github.issues.seed(REPO, {
@@ -193,7 +204,7 @@ test('finds the marked issue on page 3, ignoring pull requests, closed and unlab
   const result = await syncTrackingIssue(options(report(['203.0.113.0/24'])))
   expect(result).toMatchObject({ issueNumber: tracker.number, action: 'commented' })
 
-  const lists = github.requests.filter(r => r.method === 'GET')
+  const lists = apiCalls().filter(r => r.method === 'GET')
   expect(lists.map(r => r.path)).toEqual([
     '/repos/octo-org/edge/issues',
     `/repositories/${github.issues.repo(REPO).id}/issues`,
@@ -231,7 +242,7 @@ test('a run that loses the creation race closes its own issue and comments on th
   // Another run creates its issue between this run's re-check and its create.
   github.issues.beforeCreate = () => {
     github.issues.beforeCreate = undefined
-    github.issues.seed(REPO, { title: 'winner', body: MARKER, labels: [LABEL] })
+    github.issues.seed(REPO, { title: 'winner', body: MARKER, labels: [LABEL], user: BOT })
   }
   const result = await syncTrackingIssue(options(report(['203.0.113.0/24'])))
   expect(result).toEqual({
@@ -247,8 +258,8 @@ test('a run that loses the creation race closes its own issue and comments on th
 })
 
 test('a leftover duplicate is closed by the next run, which keeps the oldest', async () => {
-  github.issues.seed(REPO, { title: 'tracker', body: MARKER, labels: [LABEL] })
-  github.issues.seed(REPO, { title: 'tracker (dup)', body: MARKER, labels: [LABEL] })
+  github.issues.seed(REPO, { title: 'tracker', body: MARKER, labels: [LABEL], user: BOT })
+  github.issues.seed(REPO, { title: 'tracker (dup)', body: MARKER, labels: [LABEL], user: BOT })
   const result = await syncTrackingIssue(options(report(['203.0.113.0/24'])))
   expect(result).toMatchObject({ issueNumber: 1, action: 'commented', closedDuplicates: [2] })
   expect(github.issues.openIssues(REPO).map(i => i.number)).toEqual([1])
@@ -277,11 +288,7 @@ test('a token without issues: write gets a message naming the permission, withou
     /permissions:\n\s+contents: read\n\s+id-token: write\n\s+issues: write/
   )
   // Listing is allowed, creating is refused once and never retried.
-  expect(github.requests.map(r => `${r.method} ${r.status}`)).toEqual([
-    'GET 200',
-    'GET 200',
-    'POST 403'
-  ])
+  expect(apiCalls().map(r => `${r.method} ${r.status}`)).toEqual(['GET 200', 'GET 200', 'POST 403'])
   expect(github.issues.openIssues(REPO)).toHaveLength(0)
 })
 
@@ -290,7 +297,7 @@ test('a token that cannot see the repository (404) gets the same hint', async ()
     options(report(['203.0.113.0/24']), { octokit: client(OTHER_REPO_TOKEN) })
   )
   await expect(run).rejects.toThrow(/GitHub answered 404.*issues: write.*404 instead of 403/s)
-  expect(github.requests).toHaveLength(1)
+  expect(apiCalls()).toHaveLength(1)
 })
 
 test('a bad token (401) points at the github-token input', async () => {
@@ -311,14 +318,14 @@ test('issues disabled in the repository (410) says so', async () => {
 test('a 500 is retried, then the run goes on', async () => {
   const log = jest.fn<(message: string) => void>()
   github.enqueue(
-    { ...faults.serverError(500), match: { method: 'GET' } },
+    { ...faults.serverError(500), match: LIST },
     { ...faults.serverError(502), match: { method: 'POST', path: '/repos/octo-org/edge/issues' } }
   )
   const result = await syncTrackingIssue(
     options(report(['203.0.113.0/24']), { octokit: client(TOKEN, log) })
   )
   expect(result.action).toBe('created')
-  expect(github.requests.map(r => `${r.method} ${r.status}`)).toEqual([
+  expect(apiCalls().map(r => `${r.method} ${r.status}`)).toEqual([
     'GET 500',
     'GET 200',
     'GET 200',
@@ -331,21 +338,28 @@ test('a 500 is retried, then the run goes on', async () => {
 
 test('a secondary rate limit (403 + Retry-After) is waited out and retried', async () => {
   const log = jest.fn<(message: string) => void>()
-  github.enqueue(faults.secondaryRateLimit(1), faults.rateLimited(1, 429))
+  github.enqueue(
+    { ...faults.secondaryRateLimit(1), match: LIST },
+    { ...faults.rateLimited(1, 429), match: LIST }
+  )
   const result = await syncTrackingIssue(
     options(report(['203.0.113.0/24']), { octokit: client(TOKEN, log) })
   )
   expect(result.action).toBe('created')
-  expect(github.requests.slice(0, 3).map(r => r.status)).toEqual([403, 429, 200])
+  expect(
+    apiCalls()
+      .slice(0, 3)
+      .map(r => r.status)
+  ).toEqual([403, 429, 200])
   expect(log.mock.calls.map(c => c[0]).join('\n')).toMatch(/secondary rate limit.*retrying/)
 })
 
 test('a rate limit too long to wait fails with a clear message', async () => {
-  github.enqueue(faults.primaryRateLimit(3600))
+  github.enqueue({ ...faults.primaryRateLimit(3600), match: LIST })
   await expect(syncTrackingIssue(options(report(['203.0.113.0/24'])))).rejects.toThrow(
     /403.*rate-limited/s
   )
-  expect(github.requests).toHaveLength(1)
+  expect(apiCalls()).toHaveLength(1)
 })
 
 test('a huge change stays within the body limit and points at the run summary', async () => {
@@ -367,4 +381,123 @@ test('a huge change stays within the body limit and points at the run summary', 
     expect(text).toContain('+ 10.0.0.0/24')
   }
   expect(body.startsWith(MARKER)).toBe(true)
+})
+
+describe('ownership: only issues the github-token authored are the tracking issue', () => {
+  const MALLORY = { login: 'mallory', id: 666, type: 'User' as const }
+
+  test('a labelled issue with the marker opened by someone else is neither adopted nor closed', async () => {
+    // The attacker's copy is older (lower number): before the fix it was adopted and the genuine
+    // issue was closed as its duplicate.
+    const forged = github.issues.seed(REPO, {
+      title: 'CloudFront security group changes (X)',
+      body: `${MARKER}\n\nRotate your AWS keys at https://evil.example/login`,
+      labels: [LABEL],
+      user: MALLORY
+    })
+    const genuine = github.issues.seed(REPO, {
+      title: 'CloudFront security group changes (X)',
+      body: `${MARKER}\n\nfirst run`,
+      labels: [LABEL],
+      user: BOT
+    })
+    const log = jest.fn<(message: string) => void>()
+    const result = await syncTrackingIssue(options(report(['203.0.113.0/24']), { log }))
+
+    expect(result).toMatchObject({
+      issueNumber: genuine.number,
+      action: 'commented',
+      closedDuplicates: []
+    })
+    expect(github.issues.openIssues(REPO).map(i => i.number)).toEqual([
+      forged.number,
+      genuine.number
+    ])
+    expect(github.issues.commentsOn(REPO, forged.number)).toEqual([])
+    expect(github.issues.commentsOn(REPO, genuine.number)[0]?.body).toContain('203.0.113.0/24')
+    expect(writes().map(r => `${r.method} ${r.path}`)).toEqual([
+      `POST /repos/octo-org/edge/issues/${genuine.number}/comments`
+    ])
+    expect(log.mock.calls.map(c => c[0]).join('\n')).toContain(
+      `Ignoring issue #${forged.number}: it carries the tracking label and marker but was opened by mallory`
+    )
+  })
+
+  test('with only a foreign marked issue, the run opens its own and leaves the other alone', async () => {
+    const forged = github.issues.seed(REPO, {
+      title: 'tracker',
+      body: MARKER,
+      labels: [LABEL],
+      user: MALLORY
+    })
+    const result = await syncTrackingIssue(options(report(['203.0.113.0/24'])))
+    expect(result).toMatchObject({ action: 'created', closedDuplicates: [] })
+    expect(result.issueNumber).not.toBe(forged.number)
+    const created = github.issues.openIssues(REPO).find(i => i.number === result.issueNumber)
+    expect(created?.user.login).toBe('github-actions[bot]')
+    expect(created?.body?.startsWith(MARKER)).toBe(true)
+    expect(github.issues.openIssues(REPO).map(i => i.number)).toContain(forged.number)
+    expect(writes().some(r => r.path.includes(`/issues/${forged.number}`))).toBe(false)
+  })
+
+  test('an issue whose body does not open with the marker is not adopted, even from the bot', async () => {
+    const quoted = github.issues.seed(REPO, {
+      title: 'quoting the marker',
+      body: `Why does this issue contain\n${MARKER}\n?`,
+      labels: [LABEL],
+      user: BOT
+    })
+    const result = await syncTrackingIssue(options(report(['203.0.113.0/24'])))
+    expect(result.action).toBe('created')
+    expect(result.issueNumber).not.toBe(quoted.number)
+    expect(github.issues.commentsOn(REPO, quoted.number)).toEqual([])
+    expect(github.issues.openIssues(REPO)).toHaveLength(2)
+  })
+
+  test('a personal access token adopts its own account’s issue, found with GET /user', async () => {
+    github.issues.seed(REPO, { title: 'bot copy', body: MARKER, labels: [LABEL], user: BOT })
+    const own = github.issues.seed(REPO, {
+      title: 'tracker',
+      body: MARKER,
+      labels: [LABEL],
+      user: { login: 'octo-admin', id: 1, type: 'User' }
+    })
+    const result = await syncTrackingIssue(
+      options(report(['203.0.113.0/24']), { octokit: client(USER_TOKEN) })
+    )
+    expect(result).toMatchObject({ issueNumber: own.number, closedDuplicates: [] })
+    expect(github.issues.openIssues(REPO)).toHaveLength(2)
+    expect(
+      github.requests.filter(isIdentity).map(r => `${r.method} ${r.path} ${r.status}`)
+    ).toEqual(['GET /user 200'])
+  })
+
+  test('a GitHub App token is its bot (GraphQL viewer after GET /user’s 403), not github-actions[bot]', async () => {
+    github.issues.seed(REPO, { title: 'actions copy', body: MARKER, labels: [LABEL], user: BOT })
+    const own = github.issues.seed(REPO, {
+      title: 'tracker',
+      body: MARKER,
+      labels: [LABEL],
+      user: { login: 'sg-sync-app[bot]', id: 2, type: 'Bot' }
+    })
+    const result = await syncTrackingIssue(
+      options(report(['203.0.113.0/24']), { octokit: client(APP_TOKEN) })
+    )
+    expect(result).toMatchObject({ issueNumber: own.number, closedDuplicates: [] })
+    expect(github.issues.openIssues(REPO)).toHaveLength(2)
+    expect(
+      github.requests.filter(isIdentity).map(r => `${r.method} ${r.path} ${r.status}`)
+    ).toEqual(['GET /user 403', 'POST /graphql 200'])
+  })
+
+  test('without GraphQL, an installation token is taken as github-actions[bot]', async () => {
+    github.enqueue({ match: { method: 'POST', path: '/graphql' }, status: 502, body: {} })
+    github.enqueue({ match: { method: 'POST', path: '/graphql' }, status: 502, body: {} })
+    github.enqueue({ match: { method: 'POST', path: '/graphql' }, status: 502, body: {} })
+    github.enqueue({ match: { method: 'POST', path: '/graphql' }, status: 502, body: {} })
+    const own = github.issues.seed(REPO, { title: 't', body: MARKER, labels: [LABEL], user: BOT })
+    const result = await syncTrackingIssue(options(report(['203.0.113.0/24'])))
+    expect(result).toMatchObject({ issueNumber: own.number, action: 'commented' })
+    expect(github.requests.filter(isIdentity).map(r => r.status)).toEqual([403, 502, 502, 502, 502])
+  })
 })

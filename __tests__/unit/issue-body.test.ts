@@ -127,7 +127,7 @@ describe('renderIssueComment', () => {
     expect(text).toContain('- **Ranges:** syncToken `1786615985` (2026-08-13-10-13-05)')
     expect(text).toContain('- **Notification:** syncToken `1786615985`, MD5 `abab')
     expect(text).toContain(
-      "| `123456789012` | eu-west-1 | vpc-1 | `sg-1` `cf 'g' @octo-org/team | x` | global | tcp/443 | ipv4 | +2 | −1 | ✅ applied |"
+      '| `123456789012` | eu-west-1 | vpc-1 | `sg-1` ``cf `g` @octo-org/team \\| x`` | global | tcp/443 | ipv4 | +2 | −1 | ✅ applied |'
     )
     expect(text).not.toContain('sg-2') // unchanged group
     expect(text).toContain('```diff\n+ 10.0.0.0/24\n+ 10.0.1.0/24\n- 10.9.0.0/24\n```')
@@ -149,7 +149,7 @@ describe('renderIssueComment', () => {
       }),
       context
     )
-    expect(text).toContain('❌ Access \\| denied for @\u200bsomeone')
+    expect(text).toContain('❌ Access \\| denied for \\@\u200dsomeone')
     expect(text).toContain('### ❌ Partly applied')
   })
 

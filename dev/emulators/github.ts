@@ -12,6 +12,12 @@
 // token's Issues permission is modelled separately from Contents (`TokenGrant.issues`), and a
 // GITHUB_TOKEN-like token (`kind: 'integration'`) is refused with GitHub's wording for it:
 // 403 "Resource not accessible by integration".
+// Who a token is, as GitHub answers it: `GET /user` gives a user token's account (200); an installation
+// token (the job's GITHUB_TOKEN, a GitHub App's token) gets 403 "Resource not accessible by
+// integration" there (zerocracy/judges-action#637, anthropics/claude-code-action#538), while the
+// GraphQL `viewer` answers for every kind, an installation token's with its bot login
+// (`<app-slug>[bot]`; `github-actions[bot]` for GITHUB_TOKEN; fullsend-ai/fullsend#1953). What a
+// token creates is authored by that same identity.
 // More endpoints plug in through `route(method, pattern, handler)` and can reuse `authorize()`
 // and `sendError()`.
 //
@@ -38,6 +44,18 @@ export const DISPATCH_DOCS_URL =
   'https://docs.github.com/rest/repos/repos#create-a-repository-dispatch-event'
 const ISSUES_DOCS_URL = 'https://docs.github.com/rest/issues/issues'
 const REST_DOCS_URL = 'https://docs.github.com/rest'
+const USER_DOCS_URL = 'https://docs.github.com/rest/users/users#get-the-authenticated-user'
+const GRAPHQL_DOCS_URL = 'https://docs.github.com/graphql'
+
+/** The identity behind a token: what GET /user or GraphQL `viewer` names, and what it authors. */
+function userOf(grant: TokenGrant): EmulatedUser {
+  const login = grant.login ?? (grant.kind === 'integration' ? 'github-actions[bot]' : 'octocat')
+  return {
+    login,
+    id: grant.kind === 'integration' ? 41898282 : 583231,
+    type: login.endsWith('[bot]') ? 'Bot' : 'User'
+  }
+}
 
 export interface TokenGrant {
   /** Repositories (`owner/repo`) the token can see; `'*'` (default) for every known repository. */
@@ -206,6 +224,8 @@ export class GitHubEmulator {
       .add('PATCH', '/repos/:owner/:repo/issues/:number', ctx => issues.update(ctx))
       .add('POST', '/repos/:owner/:repo/issues/:number/comments', ctx => issues.comment(ctx))
       .add('POST', '/repos/:owner/:repo/issues/:number/labels', ctx => issues.addLabels(ctx))
+      .add('GET', '/user', ctx => this.authenticatedUser(ctx))
+      .add('POST', '/graphql', ctx => this.graphql(ctx))
   }
 
   /** Starts an emulator on 127.0.0.1 with an ephemeral port. */
@@ -308,12 +328,48 @@ export class GitHubEmulator {
       sendError(ctx.res, 403, `Resource not accessible by ${who}`, ISSUES_DOCS_URL)
       return undefined
     }
-    const login = grant.login ?? (grant.kind === 'integration' ? 'github-actions[bot]' : 'octocat')
-    return {
-      login,
-      id: grant.kind === 'integration' ? 41898282 : 583231,
-      type: login.endsWith('[bot]') ? 'Bot' : 'User'
+    return userOf(grant)
+  }
+
+  /** `GET /user`: the account behind a user token; 403 for an installation token. */
+  private authenticatedUser(ctx: RouteContext): void {
+    const grant = this.grantOf(ctx)
+    if (!grant) return
+    if (grant.kind === 'integration') {
+      sendError(ctx.res, 403, 'Resource not accessible by integration', USER_DOCS_URL)
+      return
     }
+    const user = userOf(grant)
+    sendJson(ctx.res, 200, { login: user.login, id: user.id, type: user.type, site_admin: false })
+  }
+
+  /** `POST /graphql`, `viewer { login }` only: every token kind may ask who it is. */
+  private async graphql(ctx: RouteContext): Promise<void> {
+    const text = await readBody(ctx.req)
+    const grant = this.grantOf(ctx)
+    if (!grant) return
+    let query: string
+    try {
+      query = String((JSON.parse(text) as { query?: unknown }).query ?? '')
+    } catch {
+      sendError(ctx.res, 400, 'Problems parsing JSON', GRAPHQL_DOCS_URL)
+      return
+    }
+    if (!/\bviewer\s*\{\s*login\s*\}/.test(query)) {
+      sendJson(ctx.res, 200, {
+        errors: [{ message: 'The emulator answers `viewer { login }` only' }]
+      })
+      return
+    }
+    sendJson(ctx.res, 200, { data: { viewer: { login: userOf(grant).login } } })
+  }
+
+  /** The request's token grant; answers 401 "Bad credentials" itself when there is none. */
+  private grantOf(ctx: RouteContext): TokenGrant | undefined {
+    const token = bearerToken(ctx.req)
+    const grant = token === undefined ? undefined : this.tokens.get(token)
+    if (!grant) sendError(ctx.res, 401, 'Bad credentials', REST_DOCS_URL)
+    return grant
   }
 
   /** Like `authorize`, for the Actions read permission (403 without it). */

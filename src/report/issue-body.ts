@@ -7,6 +7,7 @@
 // and plan file, which always hold everything.
 import type { RunStatus } from './summary.js'
 import type { IpFamily } from '../types.js'
+import { cellCode, code, codeBlock, html, text } from './markdown.js'
 
 /** GitHub's limit on an issue or comment body, in characters. */
 export const GITHUB_BODY_LIMIT = 65536
@@ -177,7 +178,7 @@ function render0(
       .filter(o => o.error)
       .map(o => [`${o.region}/${o.groupId}`, o.error as string])
   )
-  const account = context.account ? code(context.account) : '—'
+  const account = context.account ? cellCode(context.account) : '—'
   lines.push(
     '| Account | Region | VPC | Group | Scope | Port | Family | Added | Removed | Result |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'
@@ -186,14 +187,19 @@ function render0(
   for (const g of shown) {
     const error = errors.get(`${g.region}/${g.groupId}`)
     const result =
-      report.status === 'dry-run' ? 'pending' : error ? `❌ ${cell(error, 120)}` : '✅ applied'
+      report.status === 'dry-run'
+        ? 'pending'
+        : error
+          ? `❌ ${text(clip(error, 120))}`
+          : '✅ applied'
     for (const f of report.families) {
       const added = g.add[f].length
       const removed = g.remove[f].length
       if (added + removed === 0) continue
       lines.push(
-        `| ${account} | ${g.region} | ${g.vpcId} | ${code(g.groupId)}${g.groupName ? ` ${code(g.groupName)}` : ''} | ` +
-          `${g.scope} | tcp/${g.port} | ${f} | +${added} | −${removed} | ${result} |`
+        `| ${account} | ${text(g.region)} | ${text(g.vpcId)} | ${cellCode(g.groupId)}` +
+          `${g.groupName ? ` ${cellCode(g.groupName)}` : ''} | ${text(g.scope)} | tcp/${g.port} | ` +
+          `${f} | +${added} | −${removed} | ${result} |`
       )
     }
   }
@@ -216,12 +222,15 @@ function render0(
     lines.push(
       '',
       '<details>',
-      `<summary>${g.region} ${g.groupId}: CIDRs added and removed (${total})</summary>`,
+      `<summary>${html(g.region)} ${html(g.groupId)}: CIDRs added and removed (${total})</summary>`,
       '',
-      '```diff',
-      ...listed,
-      ...(listed.length < total ? [`# … and ${total - listed.length} more`] : []),
-      '```',
+      ...codeBlock(
+        [
+          ...listed,
+          ...(listed.length < total ? [`# … and ${total - listed.length} more`] : [])
+        ].join('\n'),
+        'diff'
+      ),
       '</details>'
     )
   }
@@ -269,13 +278,13 @@ function facts(report: IssueReport, context: IssueContext): string[] {
   const time = (context.time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z')
   const lines = [
     `- **Run:** ${context.runUrl ? `[${context.runUrl}](${context.runUrl})` : 'local run'} · ` +
-      `${context.event ?? 'unknown event'} · ${time}`
+      `${context.event ? text(context.event) : 'unknown event'} · ${time}`
   ]
   const source = report.source
   if (source) {
     lines.push(
-      `- **Ranges:** syncToken ${code(source.syncToken)} (${source.createDate}), MD5 ` +
-        `${code(source.md5)} from ${source.url}`
+      `- **Ranges:** syncToken ${code(source.syncToken)} (${text(source.createDate)}), MD5 ` +
+        `${code(source.md5)} from ${text(source.url)}`
     )
   }
   const n = context.notification
@@ -290,17 +299,8 @@ function facts(report: IssueReport, context: IssueContext): string[] {
   return lines
 }
 
-/** Inline code with backticks removed: names cannot inject Markdown, links or @mentions. */
-function code(text: string): string {
-  return `\`${text.replace(/`/g, "'").replace(/[\r\n]+/g, ' ')}\``
-}
-
-function cell(text: string, max: number): string {
-  const clipped = text.length > max ? `${text.slice(0, max)}…` : text
-  return clipped
-    .replace(/\|/g, '\\|')
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/@/g, '@\u200b')
+function clip(value: string, max: number): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value
 }
 
 function sum(values: number[]): number {

@@ -1,6 +1,10 @@
 // The tracking issue: one open issue per repository and configuration, found by its label and a
 // hidden marker in its body, commented on by every run that changes something.
 //
+// Ownership: anyone who can open an issue can add a label and paste the marker. Only an issue
+// authored by the github-token's own identity (./token-identity.ts), whose body opens with the
+// marker, is the tracking issue; any other is never adopted, commented on, edited or closed.
+//
 // Finding it: GET /repos/{owner}/{repo}/issues?state=open&labels=<label>, every page (never the
 // search API: its index lags behind, so a just-created issue would be missed). That endpoint also
 // returns pull requests (they carry a `pull_request` key); those are skipped.
@@ -20,6 +24,7 @@
 import { createHash } from 'node:crypto'
 import { ConfigError } from '../input.js'
 import type { GitHubClient } from './github-client.js'
+import { tokenIdentity } from './token-identity.js'
 
 export const MARKER_PREFIX = 'cloudfront-sg-sync:tracking'
 export const DEFAULT_ISSUE_LABEL = 'cloudfront-sg-sync'
@@ -52,7 +57,7 @@ export interface TrackingIssueOptions {
   marker: string
   /** Title of a new issue. */
   title: string
-  /** Body of a new issue (this run's summary); the marker is put first if it is not there. */
+  /** Body of a new issue (this run's summary); the marker is put first if it does not open it. */
   body: string
   /** What an existing issue receives: this run's summary as a comment. */
   comment: string
@@ -118,6 +123,12 @@ export async function syncTrackingIssue(
   const log = options.log ?? (() => undefined)
   const repository = `${owner}/${repo}`
 
+  const me = await call("learn the github-token's identity for", repository, () =>
+    tokenIdentity(octokit, log)
+  )
+  const mine = (login: string | undefined) => login?.toLowerCase() === me.login.toLowerCase()
+  const ignored = new Set<number>()
+
   const findMarked = async (): Promise<IssueRef[]> => {
     const issues = await call('list the open issues of', repository, () =>
       octokit.paginate(octokit.rest.issues.listForRepo, {
@@ -128,8 +139,18 @@ export async function syncTrackingIssue(
         per_page: 100
       })
     )
-    return issues
-      .filter(issue => !issue.pull_request && (issue.body ?? '').includes(marker))
+    const marked = issues.filter(issue => !issue.pull_request && opensWith(issue.body, marker))
+    for (const issue of marked) {
+      if (mine(issue.user?.login) || ignored.has(issue.number)) continue
+      ignored.add(issue.number)
+      log(
+        `Ignoring issue #${issue.number}: it carries the tracking label and marker but was opened ` +
+          `by ${issue.user?.login ?? 'an unknown account'}, not by the github-token's identity ` +
+          `${me.login} (${me.via}).`
+      )
+    }
+    return marked
+      .filter(issue => mine(issue.user?.login))
       .map(issue => ({ number: issue.number, html_url: issue.html_url }))
       .sort((a, b) => a.number - b.number)
   }
@@ -182,35 +203,45 @@ export async function syncTrackingIssue(
   marked = await findMarked()
   if (marked.length > 0) return commentOnOldest(marked, marked.slice(1))
 
-  const body = options.body.includes(marker) ? options.body : `${marker}\n\n${options.body}`
+  const body = opensWith(options.body, marker) ? options.body : `${marker}\n\n${options.body}`
   const created = await call('create an issue in', repository, () =>
     octokit.rest.issues.create({ owner, repo, title: options.title, body, labels: [label] })
   )
-  const mine: IssueRef = { number: created.data.number, html_url: created.data.html_url }
-  log(`Created tracking issue #${mine.number}.`)
+  const ours: IssueRef = { number: created.data.number, html_url: created.data.html_url }
+  log(`Created tracking issue #${ours.number}.`)
   const labels = created.data.labels.map(l => (typeof l === 'string' ? l : l.name))
   if (!labels.includes(label)) {
     // Dropped by GitHub (a token that may not set labels): without it no run would find the issue.
-    await call(`label issue #${mine.number} of`, repository, () =>
-      octokit.rest.issues.addLabels({ owner, repo, issue_number: mine.number, labels: [label] })
+    await call(`label issue #${ours.number} of`, repository, () =>
+      octokit.rest.issues.addLabels({ owner, repo, issue_number: ours.number, labels: [label] })
     )
   }
 
   // Did another run create one at the same time? The lowest number wins.
   marked = await findMarked()
-  const oldest = [...marked, mine].sort((a, b) => a.number - b.number)[0] as IssueRef
-  if (oldest.number !== mine.number) {
+  const oldest = [...marked, ours].sort((a, b) => a.number - b.number)[0] as IssueRef
+  if (oldest.number !== ours.number) {
     log(`Another run created tracking issue #${oldest.number} concurrently.`)
     await commentOn(oldest, options.comment)
-    await closeDuplicate(mine, oldest)
+    await closeDuplicate(ours, oldest)
     return {
       issueNumber: oldest.number,
       action: 'commented',
       url: oldest.html_url,
-      closedDuplicates: [mine.number]
+      closedDuplicates: [ours.number]
     }
   }
-  return { issueNumber: mine.number, action: 'created', url: mine.html_url, closedDuplicates: [] }
+  return { issueNumber: ours.number, action: 'created', url: ours.html_url, closedDuplicates: [] }
+}
+
+/** True when the body's first line is the marker (blanks around it aside). */
+export function opensWith(body: string | null | undefined, marker: string): boolean {
+  return (
+    (body ?? '')
+      .trimStart()
+      .split(/\r?\n|\r/, 1)[0]
+      ?.trim() === marker
+  )
 }
 
 const PERMISSIONS_YAML = [

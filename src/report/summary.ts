@@ -7,6 +7,7 @@ import { formatDuration } from '../duration.js'
 import type { SkippedGroup } from '../inventory.js'
 import type { GroupChange, Plan, Pool } from '../plan.js'
 import type { IpFamily, RangeSource } from '../types.js'
+import { codeBlock, oneLine, text } from './markdown.js'
 
 export type RunStatus =
   | 'applied'
@@ -53,18 +54,19 @@ const PLAN_FILE_HINT = 'the plan file (`plan-file` output) has the full plan'
 
 export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BYTES): string {
   const head = [TITLE, '', statusLine(report), '']
-  if (report.error) head.push('```text', report.error, '```', '')
+  // Every message can quote what AWS, the document or the payload said: escaped as literal text.
+  if (report.error) head.push(...codeBlock(report.error), '')
   for (const problem of report.plan?.problems ?? [])
-    head.push(`> [!CAUTION]`, `> ${problem.message}`, '')
-  for (const notice of report.notices) head.push(`> [!NOTE]`, `> ${notice}`, '')
-  for (const warning of report.warnings ?? []) head.push(`> [!WARNING]`, `> ${warning}`, '')
+    head.push(`> [!CAUTION]`, `> ${text(problem.message)}`, '')
+  for (const notice of report.notices) head.push(`> [!NOTE]`, `> ${text(notice)}`, '')
+  for (const warning of report.warnings ?? []) head.push(`> [!WARNING]`, `> ${text(warning)}`, '')
   if (report.check) head.push(...checkSection(report.check), '')
   if (report.source) head.push(...sourceTable(report), '')
   for (const held of report.plan?.heldBack ?? []) {
     head.push(
       '> [!WARNING]',
-      `> ${held.id} held back, left as it is: ${held.groupId} already holds newer ranges ` +
-        `(syncToken ${held.recordedSyncToken}).`,
+      `> ${text(held.id)} held back, left as it is: ${text(held.groupId)} already holds newer ` +
+        `ranges (syncToken ${text(held.recordedSyncToken)}).`,
       ''
     )
   }
@@ -129,7 +131,7 @@ function statusText(report: RunReport): string {
         `than this run's file and were left as they are; ${groups} other group(s) already match.`
       )
     case 'skipped':
-      return `⏭️ **Skipped**: ${report.notices[0] ?? 'nothing to do for this event'}`
+      return `⏭️ **Skipped**: ${report.notices[0] ? text(report.notices[0]) : 'nothing to do for this event'}`
     case 'refused':
       return '⛔ **Refused**: the plan is unsafe to apply; nothing was changed.'
     case 'in-sync':
@@ -153,7 +155,7 @@ function statusText(report: RunReport): string {
 function checkSection(check: CheckResult): string[] {
   const lines = ['### Check', '']
   for (const finding of check.findings) {
-    lines.push('> [!CAUTION]', `> **${finding.condition}**: ${finding.message}`, '')
+    lines.push('> [!CAUTION]', `> **${finding.condition}**: ${text(finding.message)}`, '')
   }
   const staleness =
     check.stalenessSeconds === undefined
@@ -162,7 +164,7 @@ function checkSection(check: CheckResult): string[] {
   lines.push(
     '| Check | |',
     '| --- | --- |',
-    `| Published document | ${describeToken(check.documentSyncToken)} |`,
+    `| Published document | ${text(describeToken(check.documentSyncToken))} |`,
     `| Staleness | ${staleness}; max-staleness ${formatDuration(check.maxStalenessSeconds)} |`,
     `| Pools | ${countBy(check, 'in-sync')} in sync, ${countBy(check, 'out-of-sync')} out of ` +
       `sync, ${countBy(check, 'held-back')} held back |`
@@ -179,20 +181,21 @@ function sourceTable(report: RunReport): string[] {
   return [
     '| Source | |',
     '| --- | --- |',
-    `| URL | ${source.url} |`,
-    `| syncToken | ${source.syncToken} |`,
-    `| createDate | ${source.createDate} |`,
-    `| MD5 | \`${source.md5}\` |`,
-    `| Service | ${report.service} (${report.families.join(', ')}) |`,
-    `| Regions | ${report.regions.join(', ')} |`,
-    `| Accounts | ${report.accounts.join(', ')} |`
+    `| URL | ${text(source.url)} |`,
+    `| syncToken | ${text(source.syncToken)} |`,
+    `| createDate | ${text(source.createDate)} |`,
+    `| MD5 | ${text(source.md5)} |`,
+    `| Service | ${text(report.service)} (${report.families.join(', ')}) |`,
+    `| Regions | ${text(report.regions.join(', '))} |`,
+    `| Accounts | ${text(report.accounts.join(', '))} |`
   ]
 }
 
 function poolSection(pool: Pool, report: RunReport, listing: { left: number }): string[] {
   const families = report.families
   const lines = [
-    `### ${pool.account} · ${pool.region} · ${pool.vpcId} · ${pool.scope} · tcp/${pool.port}`,
+    `### ${text(pool.account)} · ${text(pool.region)} · ${text(pool.vpcId)} · ${text(pool.scope)} · ` +
+      `tcp/${pool.port}`,
     '',
     '| Group | Family | Rules before → after | Added | Removed | Capacity left |',
     '| --- | --- | --- | --- | --- | --- |'
@@ -200,14 +203,16 @@ function poolSection(pool: Pool, report: RunReport, listing: { left: number }): 
   for (const group of pool.groups) {
     for (const family of families) {
       lines.push(
-        `| ${group.groupId} ${escapeCell(group.groupName)} | ${family} | ` +
+        `| ${text(group.groupId)} ${text(group.groupName)} | ${family} | ` +
           `${group.before[family]} → ${group.after[family]} | +${group.add[family].length} | ` +
           `−${group.remove[family].length} | ${group.capacityLeft[family]} |`
       )
     }
   }
   const listed = (pick: (g: GroupChange, f: IpFamily) => string[]): string[] =>
-    pool.groups.flatMap(g => families.flatMap(f => pick(g, f).map(c => `${c} (${g.groupId})`)))
+    pool.groups.flatMap(g =>
+      families.flatMap(f => pick(g, f).map(c => oneLine(`${c} (${g.groupId})`)))
+    )
   const added = listed((g, f) => g.add[f])
   const removed = listed((g, f) => g.remove[f].map(rule => rule.cidr))
   if (added.length > 0) lines.push('', ...details('CIDRs added', added, listing))
@@ -225,10 +230,9 @@ function details(title: string, items: string[], listing: { left: number }): str
     '<details>',
     `<summary>${heading}</summary>`,
     '',
-    '```text',
-    ...shown,
-    ...(more > 0 ? [`… and ${more} more (${PLAN_FILE_HINT})`] : []),
-    '```',
+    ...codeBlock(
+      [...shown, ...(more > 0 ? [`… and ${more} more (${PLAN_FILE_HINT})`] : [])].join('\n')
+    ),
     '</details>'
   ]
 }
@@ -241,7 +245,7 @@ function skippedTable(skipped: SkippedGroup[]): string[] {
     '| Region | Group | Reason |',
     '| --- | --- | --- |',
     ...shown.map(
-      s => `| ${s.region} | ${s.groupId} ${escapeCell(s.groupName)} | ${escapeCell(s.reason)} |`
+      s => `| ${text(s.region)} | ${text(s.groupId)} ${text(s.groupName)} | ${text(s.reason)} |`
     ),
     ...(skipped.length > shown.length
       ? ['', `… and ${skipped.length - shown.length} more; ${PLAN_FILE_HINT}.`]
@@ -261,8 +265,4 @@ function clamp(markdown: string, budgetBytes: number): string {
   const cut = Buffer.from(markdown).subarray(0, Math.max(0, room)).toString('utf8')
   // A multi-byte character split by the cut decodes to U+FFFD; drop the partial last line.
   return `${cut.slice(0, Math.max(0, cut.lastIndexOf('\n')))}${note}`
-}
-
-function escapeCell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 }
