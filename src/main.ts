@@ -219,7 +219,9 @@ async function ruleLimitFor(
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   const hint = error instanceof RangesError ? error.hint : ''
-  return hint && !error.message.includes(hint) ? `${error.message} ${hint}` : error.message
+  if (!hint || error.message.includes(hint)) return error.message
+  // RangesError messages are clauses without a full stop; the hint is the next sentence.
+  return `${/[.!?:]$/.test(error.message) ? error.message : `${error.message}.`} ${hint}`
 }
 
 function warn(report: RunReport, message: string): void {
