@@ -8,6 +8,7 @@ import { parseIdentityInputs } from './aws/identity.js'
 import { MAX_RULES_PER_GROUP } from './aws/quotas.js'
 import { isLoopbackHostname } from './ranges/fetch.js'
 import { parseIssueLabel } from './report/issue.js'
+import type { TriggerContext } from './trigger.js'
 import { parseDispatchEventTypes, parseTrigger } from './trigger.js'
 import type { IpFamily, Notification } from './types.js'
 import { IP_FAMILIES } from './types.js'
@@ -54,12 +55,6 @@ export type Mode = 'sync' | 'check'
 export { ConfigError, splitList }
 
 export type InputReader = (name: string) => string
-
-export interface TriggerContext {
-  eventName?: string
-  /** The parsed webhook event (the runner's GITHUB_EVENT_PATH file). */
-  payload?: Record<string, unknown>
-}
 
 export const DEFAULT_IP_RANGES_URL = 'https://ip-ranges.amazonaws.com/ip-ranges.json'
 

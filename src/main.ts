@@ -11,7 +11,7 @@ import { resolveAccounts } from './aws/identity.js'
 import { readRuleQuota } from './aws/quotas.js'
 import type { CheckResult } from './check.js'
 import { decideCheck } from './check.js'
-import type { Config, TriggerContext } from './config.js'
+import type { Config } from './config.js'
 import { parseConfig } from './config.js'
 import { discoverRegion } from './discover.js'
 import type { ManagedGroup, Ownership, RegionInventory } from './inventory.js'
@@ -24,6 +24,7 @@ import { outputsOf, writePlanFile } from './report/outputs.js'
 import type { RunReport } from './report/summary.js'
 import { renderSummary } from './report/summary.js'
 import { openOrUpdateTrackingIssue } from './report/tracking.js'
+import type { TriggerContext } from './trigger.js'
 
 const USER_AGENT = 'cloudfront-sg-sync'
 
@@ -277,7 +278,9 @@ function reportCheck(check: CheckResult, report: RunReport): void {
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   const hint = error instanceof RangesError ? error.hint : ''
-  return hint && !error.message.includes(hint) ? `${error.message} ${hint}` : error.message
+  if (!hint || error.message.includes(hint)) return error.message
+  // RangesError messages are clauses without a full stop; the hint is the next sentence.
+  return `${/[.!?:]$/.test(error.message) ? error.message : `${error.message}.`} ${hint}`
 }
 
 function warn(report: RunReport, message: string): void {

@@ -261,6 +261,8 @@ describe('the bundled action end to end', () => {
     })
     expect(result.exitCode).toBe(1)
     expect(result.stdout).toMatch(/::error::.*MD5/)
+    // The reason and its hint are two sentences (issue 13 #3).
+    expect(result.stdout).toMatch(/::error::.*was announced\. Same syncToken, different content/)
     expect(emulator.calls).toEqual([])
     expect(result.summary).toContain('❌ **Failed**')
   })

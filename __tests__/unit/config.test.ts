@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig, splitList } from '../../src/config.js'
-import type { TriggerContext } from '../../src/config.js'
+import type { TriggerContext } from '../../src/trigger.js'
 
 const reader =
   (inputs: Record<string, string>) =>

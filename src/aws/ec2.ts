@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import type { EC2ClientConfig, Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import type { IpFamily } from '../types.js'
-import { useLeanAnswers } from './lean-answers.js'
+import { drainEchoes } from './drain-echoes.js'
 
 /** What the sync needs from EC2 in one region; small enough to fake in unit tests. */
 export interface Ec2Api {
@@ -61,7 +61,7 @@ export function createEc2Api(options: Ec2ClientOptions): Ec2Api {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
   })
-  useLeanAnswers(client.middlewareStack)
+  drainEchoes(client.middlewareStack)
   return new SdkEc2Api(client)
 }
 
