@@ -28,6 +28,8 @@ export interface Config {
   ruleDescription: string
   maxRemovalsPercent: number
   dryRun: boolean
+  /** Fail the run (after the sync) when the exposure audit finds a partial pool or wider exposure. */
+  failOnExposure: boolean
   identity: IdentityConfig
   /** The triggering event, and why the run does nothing when it should not act on it. */
   event: string
@@ -111,6 +113,7 @@ export function parseConfig(
     ruleDescription: parseRuleDescription(input('rule-description') || 'cloudfront-sg-sync'),
     maxRemovalsPercent: parsePercent(input('max-removals-percent') || '25'),
     dryRun: parseBoolean('dry-run', input('dry-run') || 'false'),
+    failOnExposure: parseBoolean('fail-on-exposure', input('fail-on-exposure') || 'false'),
     identity: parseIdentityInputs(read),
     event: decision.event,
     ...(decision.kind === 'skip' ? { skipReason: decision.reason } : {}),

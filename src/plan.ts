@@ -56,6 +56,8 @@ export interface Pool {
 export interface PlanProblem {
   kind: 'capacity' | 'removals'
   message: string
+  /** The pool that lacks capacity (capacity problems only). */
+  poolId?: string
 }
 
 export interface PlanTotals {
@@ -304,6 +306,7 @@ function capacityProblem(
     : `has ${unplaced} more rule(s) than fit in its`
   return {
     kind: 'capacity',
+    poolId: id,
     message:
       `Pool ${id} cannot hold its ${family} ranges: it ${why} ${members.length} group(s) have ` +
       `no room (${quota} rules per group, ${foreign} used by rules this action does not own). ` +

@@ -14,6 +14,10 @@ export interface Outputs {
   'issue-number': string
   /** Per account: {"123456789012": {"rules-added": n, "rules-removed": n, "groups-changed": n}}. */
   accounts: string
+  /** Partial-pool and wider-exposure findings of the exposure audit. */
+  'exposure-findings': string
+  /** The audit's findings as JSON (see ExposureReport). */
+  exposure: string
 }
 
 /** In a dry run the counts are what the run would change; otherwise what it did change. */
@@ -31,7 +35,24 @@ export function outputsOf(report: RunReport, planFile: string, issueNumber = '')
     'sync-token': report.source?.syncToken ?? '',
     'plan-file': planFile,
     'issue-number': issueNumber,
-    accounts: JSON.stringify(perAccount)
+    accounts: JSON.stringify(perAccount),
+    'exposure-findings': String(report.exposure?.exposureCount ?? 0),
+    exposure: JSON.stringify(exposureOutput(report))
+  }
+}
+
+// A step output is read whole into the runner's memory; the plan file keeps every finding.
+const MAX_OUTPUT_FINDINGS = 500
+
+function exposureOutput(report: RunReport): object {
+  const exposure = report.exposure
+  if (!exposure) return { audited: [], findings: [], warnings: [], truncated: false }
+  return {
+    'exposure-findings': exposure.exposureCount,
+    audited: exposure.audited,
+    findings: exposure.findings.slice(0, MAX_OUTPUT_FINDINGS),
+    warnings: exposure.warnings,
+    truncated: exposure.findings.length > MAX_OUTPUT_FINDINGS
   }
 }
 
@@ -89,6 +110,7 @@ export function writePlanFile(report: RunReport, env: NodeJS.ProcessEnv): string
     heldBack: report.plan?.heldBack ?? [],
     warnings: report.warnings ?? [],
     applied: report.applied ?? null,
+    exposure: report.exposure ?? null,
     error: report.error ?? null
   }
   writeFileSync(path, `${JSON.stringify(document)}\n`)

@@ -1,6 +1,8 @@
 // The job summary as Markdown: a status line, where the ranges came from, one table per pool and the
 // CIDRs in collapsed lists. Pure: main.ts writes it.
 import type { ApplyResult } from '../apply.js'
+import { exposureSection } from '../audit/render.js'
+import type { ExposureReport } from '../audit/run.js'
 import type { SkippedGroup } from '../inventory.js'
 import type { GroupChange, Plan, Pool } from '../plan.js'
 import type { IpFamily, RangeSource } from '../types.js'
@@ -17,6 +19,8 @@ export interface RunReport {
   source?: RangeSource
   plan?: Plan
   applied?: ApplyResult
+  /** The exposure audit (after plan and apply), when it ran. */
+  exposure?: ExposureReport
   skipped: SkippedGroup[]
   /** Regions (prefixed with the account when several) where no tagged group was found. */
   emptyRegions: string[]
@@ -33,6 +37,7 @@ export const SUMMARY_BUDGET_BYTES = 900 * 1024
 // CIDRs listed in the whole summary (~45 bytes each); the plan file has every one.
 const MAX_LISTED_CIDRS = 1000
 const MAX_SKIPPED_ROWS = 200
+const MAX_EXPOSURE_ROWS = 200
 const PLAN_FILE_HINT = 'the plan file (`plan-file` output) has the full plan'
 
 export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BYTES): string {
@@ -49,6 +54,15 @@ export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BY
       `> ${held.id} left as it is: ${held.groupId} already holds newer ranges (syncToken ` +
         `${held.recordedSyncToken}).`,
       ''
+    )
+  }
+  if (report.exposure) {
+    head.push(
+      ...exposureSection(report.exposure, escapeCell, {
+        heading: '### Exposure audit',
+        maxRows: MAX_EXPOSURE_ROWS,
+        more: PLAN_FILE_HINT
+      })
     )
   }
   const tail = report.skipped.length > 0 ? [...skippedTable(report.skipped), ''] : []
