@@ -33,6 +33,7 @@ describe('parseConfig defaults', () => {
       ruleDescription: 'cloudfront-sg-sync',
       maxRemovalsPercent: 25,
       dryRun: false,
+      failOnExposure: false,
       identity: {
         roles: [],
         roleSessionName: 'cloudfront-sg-sync',
@@ -42,6 +43,13 @@ describe('parseConfig defaults', () => {
       event: 'none',
       tracking: { createIssue: false, issueLabel: 'cloudfront-sg-sync', githubToken: '' }
     })
+  })
+
+  test('fail-on-exposure is a boolean', () => {
+    expect(parse({ 'fail-on-exposure': 'true' }).failOnExposure).toBe(true)
+    expect(() => parse({ 'fail-on-exposure': 'yes' })).toThrow(
+      "Input 'fail-on-exposure' has an invalid value 'yes'"
+    )
   })
 
   test('max-rules-per-group takes auto or a number', () => {

@@ -32,7 +32,11 @@ const alb: AuditInterface['attachment'] = {
   name: 'web-alb'
 }
 
-const eni = (id: string, groupIds: string[], attachment = alb): AuditInterface => ({
+const eni = (
+  id: string,
+  groupIds: string[],
+  attachment: AuditInterface['attachment'] = alb
+): AuditInterface => ({
   id,
   groupIds,
   attachment
