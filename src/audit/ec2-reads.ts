@@ -14,6 +14,7 @@ import type {
   NetworkInterface,
   SecurityGroup
 } from '@aws-sdk/client-ec2'
+import { useLeanAnswers } from '../aws/lean-answers.js'
 
 /** What the audit reads from EC2 in one region; small enough to fake in unit tests. */
 export interface AuditEc2Api {
@@ -49,6 +50,8 @@ export function createAuditEc2Api(options: AuditClientOptions): AuditEc2Api {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
   })
+  // DescribeSecurityGroups pages through the project's lean reader, as the sync's client does.
+  useLeanAnswers(client.middlewareStack)
   return new SdkAuditEc2Api(client)
 }
 
