@@ -108,3 +108,33 @@ test('a denied DescribeNetworkInterfaces is a warning; the sync succeeds', async
     emulator.onRequest = undefined
   }
 })
+
+test('a plan refused for capacity: the audit still runs and says the interfaces have no free slot', async () => {
+  const tags = { Name: 'cloudfront_g', AutoUpdate: 'true', Protocol: 'https' }
+  const pool = [1, 2].map(n =>
+    emulator.createGroup({ region: 'us-east-1', vpcId: 'vpc-1', name: `cf-${n}`, tags })
+  )
+  const others = [1, 2, 3].map(n =>
+    emulator.createGroup({ region: 'us-east-1', vpcId: 'vpc-1', name: `other-${n}`, tags: {} })
+  )
+  const full = emulator.addNetworkInterface({
+    region: 'us-east-1',
+    vpcId: 'vpc-1',
+    groupIds: [...pool, ...others],
+    description: 'ELB app/full-alb/50dc6c495c0c9188',
+    requesterId: 'amazon-elb'
+  })
+  const quotaCalls = aws.quotas.calls.length
+  const result = await run({ 'max-rules-per-group': '5' })
+  expect(result.exitCode).toBe(1)
+  expect(emulator.mutatingCalls()).toEqual([])
+  expect(result.summary).toContain('⛔ **Refused**')
+  expect(result.summary).toContain('no room to grow')
+  expect(result.summary).toContain(full)
+  const exposure = JSON.parse(result.outputs.exposure as string) as {
+    findings: { kind: string }[]
+  }
+  expect(exposure.findings.map(f => f.kind)).toEqual(['no-room'])
+  // The interface quota was read (the rule quota was not: max-rules-per-group is a number).
+  expect(aws.quotas.calls.slice(quotaCalls).map(c => c.quotaCode)).toEqual(['L-2AFB9258'])
+})
