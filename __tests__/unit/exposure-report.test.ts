@@ -91,3 +91,12 @@ test('outputs: the count of partial and wider findings, and the findings as JSON
   expect(json.truncated).toBe(false)
   expect(outputsOf(report({ exposure: undefined }), '')['exposure-findings']).toBe('0')
 })
+
+test('an incomplete audit never claims a clean origin', async () => {
+  const { exposureHeadline } = await import('../../src/audit/render.js')
+  const clean = { findings: [], exposureCount: 0, audited: ['a r'], warnings: [] }
+  expect(exposureHeadline(clean)).toContain('✅ no origin answers more than CloudFront')
+  const partial = { ...clean, warnings: ['Exposure audit skipped in b r: denied'] }
+  expect(exposureHeadline(partial)).toContain('could not read everything')
+  expect(exposureHeadline(partial)).not.toContain('✅')
+})

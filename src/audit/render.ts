@@ -18,11 +18,15 @@ const LABEL: Record<FindingKind, string> = {
 export function exposureHeadline(report: ExposureReport): string {
   const count = (kind: FindingKind) => report.findings.filter(f => f.kind === kind).length
   const info = report.findings.length - report.exposureCount
+  // A clean verdict only when every read succeeded: an incomplete audit proves nothing.
   const verdict =
     report.exposureCount > 0
       ? `⚠️ ${report.exposureCount} finding(s) let more than CloudFront reach an origin or refuse ` +
         `part of it (${count('wider-exposure')} wider exposure, ${count('partial-pool')} partial pool)`
-      : '✅ no origin answers more than CloudFront, and every attached pool is whole'
+      : report.warnings.length > 0
+        ? '⚠️ no exposure found where the audit could read, but it could not read everything ' +
+          '(warnings below)'
+        : '✅ no origin answers more than CloudFront, and every attached pool is whole'
   const audited = report.audited.length
   return `${verdict}; ${info} other note(s); ${audited} place(s) audited.`
 }

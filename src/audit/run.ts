@@ -3,6 +3,7 @@
 // sync: a denied or throttled read becomes a warning naming the permission or the cause.
 import type { IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import { errorCode } from '../aws/ec2.js'
+import { DEFAULT_GROUPS_PER_INTERFACE } from '../aws/quotas.js'
 import type { ManagedGroup } from '../inventory.js'
 import { poolId } from '../plan.js'
 import { mergeCidrs } from '../ranges/cidr.js'
@@ -108,7 +109,7 @@ async function auditPlace(place: AuditPlace, options: AuditOptions): Promise<Pla
 
   const prefixLists = await readPrefixLists(place, [...groups.values()], pools, warnings, where)
   const growing = pools.some(pool => pool.needsGroups)
-  let groupsPerInterface = 5
+  let groupsPerInterface = DEFAULT_GROUPS_PER_INTERFACE
   if (growing) {
     const quota = await place.groupsPerInterface()
     groupsPerInterface = quota.value
