@@ -205,6 +205,14 @@ describe('informational findings', () => {
     expect(countExposure(findings)).toBe(0)
   })
 
+  test("the pool's own rule outside CloudFront's ranges (not yet revoked) is a note", () => {
+    const findings = evaluateRegion(
+      input({ groups: withGroups(group('sg-g2', [tcp(443, ['52.84.0.0/15', '198.51.100.0/24'])])) })
+    )
+    expect(findings.map(f => f.kind)).toEqual(['private-source'])
+    expect(findings[0]?.sources).toEqual(["the pool's own 198.51.100.0/24 via sg-g2 (tcp/443)"])
+  })
+
   test('an unattached pool is a note', () => {
     const findings = evaluateRegion(input({ interfaces: [] }))
     expect(findings.map(f => [f.kind, f.severity])).toEqual([['unattached-pool', 'info']])

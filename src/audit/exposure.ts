@@ -245,13 +245,17 @@ function sourcesOnPort(input: RegionAuditInput, eni: AuditInterface, pool: Audit
       ]
       for (const { cidr, description } of ranges) {
         if (!cidr) continue
-        // The pool's own rules: placed by the action, CloudFront's ranges (or about to be revoked).
+        // The pool's own rules: placed by the action, CloudFront's ranges; one outside them is an
+        // obsolete range the sync revokes (or, in a dry run, would), so it is only noted.
         const owned =
           inPool &&
           exactPort &&
           (description === undefined || description === '' || description === input.ruleDescription)
-        if (owned) continue
         const kind = classifyCidr(cidr, input.cloudFront)
+        if (owned) {
+          if (kind !== 'cloudfront') out.internal.push(`the pool's own ${cidr} via ${how}`)
+          continue
+        }
         if (kind === 'public' || kind === undefined) out.wide.push(`${cidr} via ${how}`)
         else if (kind === 'private') out.internal.push(`${cidr} via ${how}`)
       }
