@@ -108,7 +108,9 @@ async function auditPlace(place: AuditPlace, options: AuditOptions): Promise<Pla
   }
 
   const prefixLists = await readPrefixLists(place, [...groups.values()], pools, warnings, where)
-  const growing = pools.some(pool => pool.needsGroups)
+  // The interface quota matters only where a pool must grow and something carries it.
+  const carried = new Set(interfaces.flatMap(eni => (eni.Groups ?? []).map(g => g.GroupId)))
+  const growing = pools.some(pool => pool.needsGroups && pool.groupIds.some(id => carried.has(id)))
   let groupsPerInterface = DEFAULT_GROUPS_PER_INTERFACE
   if (growing) {
     const quota = await place.groupsPerInterface()
