@@ -36,6 +36,8 @@ export interface Config {
   mode: Mode
   /** check mode: how far the groups may lag the published document before the check fails. */
   maxStalenessSeconds: number
+  /** Fail the run (after the sync) when the exposure audit finds a partial pool or wider exposure. */
+  failOnExposure: boolean
   identity: IdentityConfig
   /** The triggering event, and why the run does nothing when it should not act on it. */
   event: string
@@ -121,6 +123,7 @@ export function parseConfig(
     dryRun: parseBoolean('dry-run', input('dry-run') || 'false'),
     mode: parseMode(input('mode') || 'sync'),
     maxStalenessSeconds: parseDuration('max-staleness', input('max-staleness') || '24h'),
+    failOnExposure: parseBoolean('fail-on-exposure', input('fail-on-exposure') || 'false'),
     identity: parseIdentityInputs(read),
     event: decision.event,
     ...(decision.kind === 'skip' ? { skipReason: decision.reason } : {}),

@@ -75,6 +75,8 @@ export interface Pool {
 export interface PlanProblem {
   kind: 'capacity' | 'removals' | 'growth' | 'unpublished' | 'bounds'
   message: string
+  /** The pool that lacks capacity (capacity problems only). */
+  poolId?: string
 }
 
 export interface PlanTotals {
@@ -503,6 +505,7 @@ function capacityProblem(
     : `has ${unplaced} more rule(s) than fit in its ${groups}`
   return {
     kind: 'capacity',
+    poolId: id,
     message:
       `Pool ${id} cannot hold its ${family} ranges: it ${why} (${quota} rules per group, ` +
       `${foreign} used by rules this action does not own). ` +
