@@ -2,7 +2,8 @@
 // forwarder (real handler, its signing certificate served on loopback, GitHub and Secrets Manager
 // emulators over HTTP); the repository_dispatch it sends becomes the event file of a run of the
 // bundled action, which syncs the emulated groups; the watchdog check the forwarder scheduled (SQS
-// emulator) then finds that run and records it.
+// emulator, through the SDK's client) then finds that run and records it, its metrics as EMF
+// log lines.
 import { jest } from '@jest/globals'
 import type { AwsEmulators } from '../../dev/emulators/aws.js'
 import { startAwsEmulators } from '../../dev/emulators/aws.js'
@@ -14,6 +15,7 @@ import { generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture
 import { RangesServer } from '../../dev/ranges-server.js'
 import { runAction } from '../../dev/run-action.js'
 import { createHandler, watchdogHandler } from '../../forwarder/src/handler.js'
+import { extractAll } from '../../forwarder/__tests__/emf.js'
 import { CertificateServer, lambdaContext, snsEvent } from '../../forwarder/__tests__/sns-events.js'
 import { md5Hex } from '../../src/ranges/verify.js'
 
@@ -166,7 +168,9 @@ test('a notification travels SNS -> forwarder -> repository_dispatch -> action -
     runId: run.id,
     lagSeconds: lag
   })
-  expect(watchdogAws.metrics.find(m => m.name === 'SyncCompleted')).toMatchObject({
+  expect(extractAll(lines.join('').split('\n')).find(m => m.name === 'SyncCompleted')).toEqual({
+    namespace: 'CloudFrontSgSync',
+    name: 'SyncCompleted',
     value: lag,
     unit: 'Seconds',
     dimensions: { Repository: 'octo-org/edge' }
