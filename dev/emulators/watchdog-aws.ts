@@ -76,6 +76,10 @@ export class WatchdogAwsEmulator {
   readonly published: PublishedMessage[] = []
   /** Every request: service, operation and the HTTP status answered. */
   readonly calls: { service: string; operation: string; status: number }[] = []
+  /** Services (`sns`, `sqs`) that read every request and never answer, as a stalled network. */
+  readonly hang = new Set<string>()
+  /** Requests left unanswered by `hang`. */
+  unanswered = 0
   /** Scripted failures for the next call of a service (`sns`, `sqs`). */
   readonly failNext = new Map<string, { status: number; code: string }>()
   private readonly queues = new Set<string>()
@@ -145,6 +149,8 @@ export class WatchdogAwsEmulator {
     this.published.length = 0
     this.calls.length = 0
     this.failNext.clear()
+    this.hang.clear()
+    this.unanswered = 0
   }
 
   async close(): Promise<void> {
@@ -153,6 +159,10 @@ export class WatchdogAwsEmulator {
 
   private async handleSqs(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req)
+    if (this.hang.has('sqs')) {
+      this.unanswered++
+      return
+    }
     const target = String(req.headers['x-amz-target'] ?? '')
     const operation = target.replace(/^AmazonSQS\./, '')
     const fail = (status: number, type: string, queryCode: string, message: string) => {
@@ -234,6 +244,10 @@ export class WatchdogAwsEmulator {
 
   private async handleSns(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const params = new URLSearchParams(await readBody(req))
+    if (this.hang.has('sns')) {
+      this.unanswered++
+      return
+    }
     const operation = params.get('Action') ?? ''
     const ns = 'http://sns.amazonaws.com/doc/2010-03-31/'
     const fail = (status: number, code: string, message: string) => {

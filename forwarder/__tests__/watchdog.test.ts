@@ -265,6 +265,21 @@ describe('scheduling', () => {
     })
   })
 
+  test('a queue that never answers gives up after 3 attempts of 5 s; the dispatch still counts', async () => {
+    aws.hang.add('sqs')
+    const started = Date.now()
+    const result = await handler(snsEvent(recentNotification()), lambdaContext())
+    const elapsed = Date.now() - started
+    expect(result.dispatched).toBe(1)
+    expect(aws.unanswered).toBe(3)
+    // Well within the forwarder's 60 s timeout, so Lambda does not send the event again.
+    expect(elapsed).toBeGreaterThanOrEqual(15_000)
+    expect(elapsed).toBeLessThan(25_000)
+    expect(logLines().find(l => l.msg === 'watchdog not scheduled')?.error).toMatch(
+      /^sqs:SendMessage failed: TimeoutError: .*5000 ms requestTimeout/
+    )
+  }, 40_000)
+
   test('the scheduled message carries what the check needs', async () => {
     process.env.WATCHDOG_DELAY_SECONDS = '600'
     const notification = recentNotification()

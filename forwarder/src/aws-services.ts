@@ -42,8 +42,14 @@ function cached<C>(clients: Map<string, C>, region: string | undefined, make: ()
   return client
 }
 
-const settings = (region: string | undefined) =>
-  region ? { region, maxAttempts: 3 } : { maxAttempts: 3 }
+// Each attempt bounded (by default the SDK only warns when requestTimeout passes, and waits
+// on): a queue or topic that hangs must not hold the forwarder to its 60 s timeout, after which
+// Lambda would send the event, and so the dispatch, again.
+const settings = (region: string | undefined) => ({
+  ...(region ? { region } : {}),
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true }
+})
 
 function failure(operation: string, err: unknown): AwsCallError {
   const name = err instanceof Error ? err.name : 'Error'
