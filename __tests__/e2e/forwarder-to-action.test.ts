@@ -144,7 +144,8 @@ test('a notification travels SNS -> forwarder -> repository_dispatch -> action -
     status: 'completed',
     conclusion: 'success',
     createdAt: github.dispatches.at(-1)?.receivedAt as Date,
-    updatedAt: new Date()
+    // Whole seconds, as GitHub's timestamps are: the lag is then exact, not off by one.
+    updatedAt: new Date(Math.floor(Date.now() / 1000) * 1000)
   })
   const lines: string[] = []
   jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
