@@ -20,10 +20,14 @@ interface GroupSpec {
   before: number
   add: string[]
   remove: string[]
+  /** IPv6 rules held before (global groups hold CloudFront's IPv6 range). */
+  before6?: number
+  add6?: string[]
 }
 
 function group(spec: GroupSpec): GroupChange {
   const after = spec.before + spec.add.length - spec.remove.length
+  const after6 = (spec.before6 ?? 0) + (spec.add6?.length ?? 0)
   return {
     account: ACCOUNT,
     region: REGION,
@@ -32,11 +36,11 @@ function group(spec: GroupSpec): GroupChange {
     vpcId: VPC,
     scope: spec.scope,
     port: 443,
-    add: { ipv4: spec.add, ipv6: [] },
+    add: { ipv4: spec.add, ipv6: spec.add6 ?? [] },
     remove: { ipv4: spec.remove.map(cidr => ({ cidr, raw: cidr })), ipv6: [] },
-    before: { ipv4: spec.before, ipv6: 0 },
-    after: { ipv4: after, ipv6: 0 },
-    capacityLeft: { ipv4: 60 - after, ipv6: 60 },
+    before: { ipv4: spec.before, ipv6: spec.before6 ?? 0 },
+    after: { ipv4: after, ipv6: after6 },
+    capacityLeft: { ipv4: 60 - after, ipv6: 60 - after6 },
     revokeFirst: false
   }
 }
@@ -57,16 +61,18 @@ function pool(scope: 'global' | 'regional', groups: GroupChange[], v6: number): 
 
 function plan(pools: Pool[], problems: Plan['problems'] = []): Plan {
   const groups = pools.flatMap(p => p.groups)
-  const changed = groups.filter(g => g.add.ipv4.length + g.remove.ipv4.length > 0)
+  const changed = groups.filter(
+    g => g.add.ipv4.length + g.add.ipv6.length + g.remove.ipv4.length > 0
+  )
   return {
     pools,
     problems,
     heldBack: [],
     totals: {
-      rulesAdded: groups.reduce((n, g) => n + g.add.ipv4.length, 0),
+      rulesAdded: groups.reduce((n, g) => n + g.add.ipv4.length + g.add.ipv6.length, 0),
       rulesRemoved: groups.reduce((n, g) => n + g.remove.ipv4.length, 0),
       groupsChanged: changed.length,
-      managedBefore: groups.reduce((n, g) => n + g.before.ipv4, 0),
+      managedBefore: groups.reduce((n, g) => n + g.before.ipv4 + g.before.ipv6, 0),
       removalsUncovered: 0
     }
   }
@@ -75,12 +81,12 @@ function plan(pools: Pool[], problems: Plan['problems'] = []): Plan {
 function applied(p: Plan, failed: string[] = []): ApplyResult {
   const outcomes = p.pools
     .flatMap(x => x.groups)
-    .filter(g => g.add.ipv4.length + g.remove.ipv4.length > 0)
+    .filter(g => g.add.ipv4.length + g.add.ipv6.length + g.remove.ipv4.length > 0)
     .map(g => ({
       account: g.account,
       region: g.region,
       groupId: g.groupId,
-      added: failed.includes(g.groupId) ? 0 : g.add.ipv4.length,
+      added: failed.includes(g.groupId) ? 0 : g.add.ipv4.length + g.add.ipv6.length,
       removed: failed.includes(g.groupId) ? 0 : g.remove.ipv4.length,
       ...(failed.includes(g.groupId)
         ? {
@@ -127,7 +133,8 @@ const firstSyncPools = (): Pool[] => [
         scope: 'global',
         before: 0,
         add: cidrs(4, 1),
-        remove: []
+        remove: [],
+        add6: ['2600:9000::/28']
       })
     ],
     1
@@ -158,7 +165,8 @@ const steadyPools = (): Pool[] => [
         scope: 'global',
         before: 4,
         add: [],
-        remove: []
+        remove: [],
+        before6: 1
       })
     ],
     1
@@ -189,7 +197,8 @@ const changePools = (): Pool[] => [
         scope: 'global',
         before: 4,
         add: ['10.1.9.0/24'],
-        remove: ['10.1.3.0/24']
+        remove: ['10.1.3.0/24'],
+        before6: 1
       })
     ],
     1

@@ -103,7 +103,7 @@ describe('what each scenario shows', () => {
     expect(text).not.toMatch(/\+0 \| −0/)
     expect(text).not.toContain('### ')
     expect(text).toMatch(
-      /^- 123456789012 · us-east-1 · vpc-\w+ · global · tcp\/443: 1 group\(s\), 4 ipv4, 0 ipv6 rule\(s\), no change$/m
+      /^- 123456789012 · us-east-1 · vpc-\w+ · global · tcp\/443: 1 group\(s\), 4 ipv4, 1 ipv6 rule\(s\), no change$/m
     )
     expect(text).toContain('<summary>Groups with no change (2)</summary>')
   })
@@ -124,7 +124,7 @@ describe('what each scenario shows', () => {
       /\| sg-0aa11bb22cc33dd44 edge-origin-g \| ipv4 \| 0 → 4 \| .* \| ✅ done \|/
     )
     expect(status('failed')).toMatch(
-      /^❌ \*\*Failed\*\* after applying \+4 \/ −0 rules\. 1 group\(s\) could not be fully updated/
+      /^❌ \*\*Failed\*\* after applying \+5 \/ −0 rules\. 1 group\(s\) could not be fully updated/
     )
   })
 
