@@ -146,6 +146,20 @@ describe('what each scenario shows', () => {
     expect(line).toContain('Protocol=HTTPS (expected https)')
   })
 
+  it('a skipped run says its reason once, in the status line', () => {
+    const reason = 'repository_dispatch event type other-event is not one of aws-ip-ranges-changed'
+    const text = renderSummary({
+      ...(s['no change'] as RunReport),
+      status: 'skipped',
+      plan: undefined,
+      source: undefined,
+      notices: [reason]
+    })
+    expect(text.split('\n')[2]).toMatch(/^⏭️ \*\*Skipped\*\*: repository/)
+    expect(text.split('other-event').length - 1).toBe(1)
+    expect(structureFaults(text)).toEqual([])
+  })
+
   it('the source table has a header in every cell', () => {
     expect(md('a change')).toContain('| Source | Value |')
   })
