@@ -83,13 +83,19 @@ test('(a) a group tagged with a 20-digit syncToken is synced anyway, with a warn
   expect(result.annotations.filter(line => line.startsWith('::warning::')).join('\n')).toMatch(
     warning
   )
-  expect(result.summary).toMatch(new RegExp(`> \\[!WARNING\\]\\n> us-east-1 ${warning.source}`))
+  // Untrusted text is backslash-escaped in the summary (report/markdown.ts): read it unescaped.
+  expect(result.summary.replace(/\\(.)/g, '$1')).toMatch(
+    new RegExp(`> \\[!WARNING\\]\\n> us-east-1 ${warning.source}`)
+  )
 
   // The next run sees the genuine tag: nothing to do, no warning left.
   const again = await run()
   expect(again.exitCode).toBe(0)
   expect(again.summary).toContain('✅ **No change**')
-  expect(again.annotations.filter(line => line.startsWith('::warning::'))).toEqual([])
+  // No sync-token warning left (the global-only seed keeps its coverage warning, issue 13).
+  expect(
+    again.annotations.filter(line => line.startsWith('::warning::') && line.includes(TAG))
+  ).toEqual([])
 })
 
 test('(a) a forged tag on a group already in sync: left as it is, a warning each run', async () => {
