@@ -506,7 +506,7 @@ const CASES: Case[] = [
     name: "a group named 'cloudfront_g ' (trailing space): not selected, the step fails naming the fix",
     account: 'nameSpace',
     message:
-      /No security group to sync .*sg-[0-9a-f]+ is tagged Name=cloudfront_g  \(expected cloudfront_g\)/
+      /No security group to sync .*sg-[0-9a-f]+ is tagged Name=cloudfront_g {2}\(expected cloudfront_g\)/
   },
   {
     name: 'a group without a Protocol tag: left alone, no group to sync, the step fails',
