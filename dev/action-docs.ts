@@ -41,6 +41,12 @@ export const README_OUTPUT_MARKERS: Markers = {
   start: '<!-- action-docs-outputs:start -->',
   end: '<!-- action-docs-outputs:end -->'
 }
+export const README_USAGE_MARKERS: Markers = {
+  start: '<!-- action-docs-usage:start -->',
+  end: '<!-- action-docs-usage:end -->'
+}
+/** The `uses:` line of the README's copyable block (forks: your own owner; pin as "Versioning"). */
+export const USAGE_REFERENCE = 'octo-org/cloudfront-sg-sync@v1'
 export const ENV_INPUT_MARKERS: Markers = {
   start: '# action-inputs:start',
   end: '# action-inputs:end'
@@ -111,11 +117,39 @@ export function renderInputsTable(metadata: ActionMetadata): string {
   const rows = metadata.inputs.map(input => {
     const defaultCell = input.default.trim() === '' ? NO_DEFAULT : inlineCode(input.default)
     let description = input.description
-    if (input.required) description = `**Required.** ${description}`
     if (input.deprecationMessage) description += ` **Deprecated:** ${input.deprecationMessage}`
-    return `| ${tableCell(inlineCode(input.name))} | ${tableCell(defaultCell)} | ${tableCell(description)} |`
+    const required = input.required ? '**yes**' : 'no'
+    return (
+      `| ${tableCell(inlineCode(input.name))} | ${required} | ${tableCell(defaultCell)} | ` +
+      `${tableCell(description)} |`
+    )
   })
-  return ['| Input | Default | Description |', '| --- | --- | --- |', ...rows].join('\n')
+  return [
+    '| Input | Required | Default | Description |',
+    '| --- | --- | --- | --- |',
+    ...rows
+  ].join('\n')
+}
+
+/** A YAML scalar that is valid whatever the value holds: single-quoted, or JSON for newlines. */
+function yamlQuoted(value: string): string {
+  return value.includes('\n') ? JSON.stringify(value) : `'${value.replace(/'/g, "''")}'`
+}
+
+/**
+ * The copyable step: every input with its description as a comment, set to its default, so a
+ * reader deletes what they do not need (the style of actions/checkout's README).
+ */
+export function renderUsageYaml(metadata: ActionMetadata, uses = USAGE_REFERENCE): string {
+  const lines = ['```yaml', `- uses: ${uses}`, '  with:']
+  for (const input of metadata.inputs) {
+    const note = input.required ? ' Required.' : ''
+    lines.push(...wrapComment(`${input.description}${note}`, 100, '    #'))
+    lines.push(`    ${input.name}: ${yamlQuoted(input.default)}`, '')
+  }
+  if (lines[lines.length - 1] === '') lines.pop()
+  lines.push('```')
+  return lines.join('\n')
 }
 
 export function renderOutputsTable(metadata: ActionMetadata): string {
@@ -136,19 +170,19 @@ export function dotenvValue(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`
 }
 
-function wrapComment(text: string, width = 100): string[] {
+function wrapComment(text: string, width = 100, prefix = '#'): string[] {
   const words = text.replace(/\s+/g, ' ').trim().split(' ')
   const lines: string[] = []
-  let line = '#'
+  let line = prefix
   for (const word of words) {
     if (word === '') continue
-    if (line !== '#' && line.length + 1 + word.length > width) {
+    if (line !== prefix && line.length + 1 + word.length > width) {
       lines.push(line)
-      line = '#'
+      line = prefix
     }
     line += ` ${word}`
   }
-  if (line !== '#') lines.push(line)
+  if (line !== prefix) lines.push(line)
   return lines
 }
 
@@ -193,11 +227,17 @@ export function replaceBetweenMarkers(
   return `${before}\n${content}\n${after}`
 }
 
-/** README text with both tables regenerated from action.yml. */
+/** README text with both tables and the copyable step regenerated from action.yml. */
 export function updateReadme(actionYaml: string, readme: string): string {
   const metadata = parseActionMetadata(actionYaml)
-  const withInputs = replaceBetweenMarkers(
+  const withUsage = replaceBetweenMarkers(
     readme,
+    README_USAGE_MARKERS,
+    renderUsageYaml(metadata),
+    'README.md'
+  )
+  const withInputs = replaceBetweenMarkers(
+    withUsage,
     README_INPUT_MARKERS,
     renderInputsTable(metadata),
     'README.md'

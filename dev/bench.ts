@@ -1,6 +1,7 @@
 // `npm run bench`: the figures of BENCHMARKS.md, measured against the loopback emulators. Nothing
 // leaves 127.0.0.1. Options: --quick (~40 s), --runs N, --skip-naive-org, --out FILE (default
-// .bench/results.json).
+// .bench/results.json); --compare A.js,B.js runs only the organisation-scale scenario (4a, 4b) with
+// each bundle in turn, round after round, so a busy machine weighs on all of them alike.
 //
 // Scenarios (issue 6):
 //   1. first sync, CLOUDFRONT, IPv4+IPv6, one region, http and https pools of enough groups;
@@ -30,7 +31,7 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { cpus, totalmem } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 import {
@@ -445,7 +446,11 @@ interface ActionSample {
 let rssCounter = 0
 
 /** The real action: dist/index.js on Node 24, as a runner runs it. */
-async function viaAction(regions: string[], preload = true): Promise<ActionSample> {
+async function viaAction(
+  regions: string[],
+  preload = true,
+  entry = ACTION_ENTRY
+): Promise<ActionSample> {
   const rssFile = join(benchDir, `maxrss-${process.pid}-${(rssCounter += 1)}`)
   const firstEc2Before = emulator.calls.length
   const firstRangesBefore = ranges.arrivals.length
@@ -469,6 +474,7 @@ async function viaAction(regions: string[], preload = true): Promise<ActionSampl
       'ip-ranges-url': rangesUrl
     },
     env,
+    entry,
     timeoutMs: 180_000
   })
   if (run.exitCode !== 0) {
@@ -1143,6 +1149,34 @@ function ratios(): Record<string, Record<string, number>> {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Scenario 4 only, each bundle in turn per round: peak RSS and wall time of 4a and 4b. */
+async function compareBundles(entries: string[], rounds: number, base: Buffer): Promise<void> {
+  const samples = new Map(entries.map(entry => [entry, [[], []] as ActionSample[][]]))
+  const walls = new Map(entries.map(entry => [entry, [[], []] as number[][]]))
+  ranges.body = base
+  for (let round = 0; round < rounds; round += 1) {
+    for (const entry of entries) {
+      log(`compare round ${round + 1}/${rounds}: ${entry}`)
+      resetWorld(ORG_REGIONS, ORG_VPCS_PER_REGION, ORG_LATENCY_MS)
+      for (let i = 0; i < 2; i += 1) {
+        const m = await measured(() => viaAction(ORG_REGIONS, true, resolve(entry)))
+        samples.get(entry)?.[i]?.push(m.value)
+        walls.get(entry)?.[i]?.push(m.wallMs)
+      }
+    }
+  }
+  for (const entry of entries) {
+    ;['4a first sync', '4b rerun'].forEach((name, i) => {
+      const rss = (samples.get(entry)?.[i] ?? []).map(s => (s.maxRssKiB ?? 0) / 1024)
+      const wall = walls.get(entry)?.[i] ?? []
+      console.log(
+        `${entry} ${name}: peak RSS MiB ${JSON.stringify(spread(rss))}, ` +
+          `wall ms ${JSON.stringify(spread(wall))}`
+      )
+    })
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const childAt = argv.indexOf('--child-parse')
   if (childAt >= 0) {
@@ -1173,6 +1207,17 @@ async function main(argv: string[]): Promise<void> {
       `${baseDoc.prefixes.length + baseDoc.ipv6_prefixes.length} entries; change ` +
       `+${change.added.join(',')} -${change.removed.join(',')}`
   )
+
+  const compareAt = argv.indexOf('--compare')
+  if (compareAt >= 0) {
+    try {
+      await compareBundles((argv[compareAt + 1] ?? '').split(','), settings.runs, base)
+    } finally {
+      await aws.stop()
+      await ranges.stop()
+    }
+    return
+  }
 
   let bounds: ReturnType<typeof runBoundsBench> | undefined
   try {

@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     show(title, result, emulator.mutatingCalls().length - before)
   }
 
-  await run('1. First sync: CLOUDFRONT_ORIGIN_FACING into three tagged groups in two regions')
+  await run(
+    '1. First sync: CLOUDFRONT_ORIGIN_FACING into four tagged groups in two regions,\n   then the exposure audit: one wider exposure, one partial pool'
+  )
   await run('2. Rerun with nothing published: no change, zero mutating calls')
   const changed = deriveIpRanges(document, {
     seed: 4,

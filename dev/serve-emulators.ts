@@ -23,6 +23,18 @@ import { DEFAULT_SYNC_TOKEN, generateIpRanges, serializeIpRanges } from './ip-ra
 import { RangesServer } from './ranges-server.js'
 import { seedDemoGroups } from './demo-scenario.js'
 
+/** A start-up failure as a sentence; a port already taken is the usual one (a second copy). */
+function explainStartFailure(error: unknown): string | unknown {
+  const { code, port } = (error ?? {}) as { code?: unknown; port?: unknown }
+  if (code !== 'EADDRINUSE') return error
+  return (
+    `Port ${typeof port === 'number' ? port : '(unknown)'} on 127.0.0.1 is already in use, ` +
+    'probably by another `npm run emulators` (its endpoints are in .tmp/emulators.env: reuse ' +
+    'it, or stop it). To run a second copy, pass other ports: npm run emulators -- --ec2-port ' +
+    'N --ranges-port N --sts-port N --quotas-port N (0 = any free port).'
+  )
+}
+
 const { values } = parseArgs({
   options: {
     'write-env': { type: 'string', default: '.tmp/emulators.env' },
@@ -85,7 +97,8 @@ async function main(): Promise<void> {
   if (process.env.GITHUB_ENV) appendFileSync(process.env.GITHUB_ENV, `${lines.join('\n')}\n`)
   writeAtomically(envFile, `${lines.join('\n')}\n`)
   console.log(
-    `AWS emulators  EC2 ${aws.env.AWS_ENDPOINT_URL_EC2}, STS ${aws.env.AWS_ENDPOINT_URL_STS}`
+    `AWS emulators  EC2 ${aws.env.AWS_ENDPOINT_URL_EC2}, STS ${aws.env.AWS_ENDPOINT_URL_STS}, ` +
+      `Service Quotas ${aws.env.AWS_ENDPOINT_URL_SERVICE_QUOTAS}`
   )
   console.log(`ip-ranges.json ${url} (syncToken ${DEFAULT_SYNC_TOKEN})`)
   console.log(`Wrote ${envFile}; state in ${stateFile}. Ctrl-C stops both.`)
@@ -100,7 +113,7 @@ process.once('SIGINT', () => void shutdown())
 process.once('SIGTERM', () => void shutdown())
 
 main().catch(async (error: unknown) => {
-  console.error(error)
+  console.error(explainStartFailure(error))
   await Promise.allSettled([aws?.stop(), ranges.stop()])
   process.exit(1)
 })

@@ -8,6 +8,7 @@ import { parseIdentityInputs } from './aws/identity.js'
 import { MAX_RULES_PER_GROUP } from './aws/quotas.js'
 import { isLoopbackHostname } from './ranges/fetch.js'
 import { parseIssueLabel } from './report/issue.js'
+import type { TriggerContext } from './trigger.js'
 import { parseDispatchEventTypes, parseTrigger } from './trigger.js'
 import type { IpFamily, Notification } from './types.js'
 import { IP_FAMILIES } from './types.js'
@@ -35,6 +36,8 @@ export interface Config {
   mode: Mode
   /** check mode: how far the groups may lag the published document before the check fails. */
   maxStalenessSeconds: number
+  /** Fail the run (after the sync) when the exposure audit finds a partial pool or wider exposure. */
+  failOnExposure: boolean
   identity: IdentityConfig
   /** The triggering event, and why the run does nothing when it should not act on it. */
   event: string
@@ -54,12 +57,6 @@ export type Mode = 'sync' | 'check'
 export { ConfigError, splitList }
 
 export type InputReader = (name: string) => string
-
-export interface TriggerContext {
-  eventName?: string
-  /** The parsed webhook event (the runner's GITHUB_EVENT_PATH file). */
-  payload?: Record<string, unknown>
-}
 
 export const DEFAULT_IP_RANGES_URL = 'https://ip-ranges.amazonaws.com/ip-ranges.json'
 
@@ -126,6 +123,7 @@ export function parseConfig(
     dryRun: parseBoolean('dry-run', input('dry-run') || 'false'),
     mode: parseMode(input('mode') || 'sync'),
     maxStalenessSeconds: parseDuration('max-staleness', input('max-staleness') || '24h'),
+    failOnExposure: parseBoolean('fail-on-exposure', input('fail-on-exposure') || 'false'),
     identity: parseIdentityInputs(read),
     event: decision.event,
     ...(decision.kind === 'skip' ? { skipReason: decision.reason } : {}),

@@ -4,6 +4,8 @@
 import * as core from '@actions/core'
 import { readFileSync } from 'node:fs'
 import { applyPlan } from './apply.js'
+import type { AuditStepInput } from './audit/step.js'
+import { runAuditStep } from './audit/step.js'
 import type { Ec2Api } from './aws/ec2.js'
 import { createEc2Api } from './aws/ec2.js'
 import type { AwsAccount } from './aws/identity.js'
@@ -11,7 +13,7 @@ import { resolveAccounts } from './aws/identity.js'
 import { readRuleQuota } from './aws/quotas.js'
 import type { CheckResult } from './check.js'
 import { decideCheck } from './check.js'
-import type { Config, TriggerContext } from './config.js'
+import type { Config } from './config.js'
 import { parseConfig } from './config.js'
 import { describeUncovered, uncoveredScopes } from './coverage.js'
 import { discoverRegion } from './discover.js'
@@ -25,6 +27,7 @@ import { outputsOf, writePlanFile } from './report/outputs.js'
 import type { RunReport } from './report/summary.js'
 import { renderSummary } from './report/summary.js'
 import { openOrUpdateTrackingIssue } from './report/tracking.js'
+import type { TriggerContext } from './trigger.js'
 
 const USER_AGENT = 'cloudfront-sg-sync'
 
@@ -63,7 +66,14 @@ export async function run(): Promise<void> {
       core.notice(config.skipReason)
       return
     }
-    await sync(config, report, now)
+    // The audit runs after plan and apply, whatever their outcome (refused, dry run, failed).
+    const audit: { input?: AuditStepInput } = {}
+    try {
+      await sync(config, report, now, audit)
+    } finally {
+      if (audit.input) await exposureStep(audit.input, report)
+    }
+    failOnExposure(config, report)
   } catch (error) {
     report.error = describeFailure(error)
     if (report.status !== 'refused') report.status = 'failed'
@@ -73,7 +83,12 @@ export async function run(): Promise<void> {
   }
 }
 
-async function sync(config: Config, report: RunReport, now: Date): Promise<void> {
+async function sync(
+  config: Config,
+  report: RunReport,
+  now: Date,
+  audit: { input?: AuditStepInput }
+): Promise<void> {
   // Independent, so at once: neither changes anything.
   const [ranges, accounts] = await Promise.all([
     loadRangeSet({
@@ -121,6 +136,14 @@ async function sync(config: Config, report: RunReport, now: Date): Promise<void>
   for (const notice of plan.notices ?? []) {
     report.notices.push(notice)
     core.notice(notice)
+  }
+  audit.input = {
+    accounts,
+    inventories,
+    plan,
+    cidrs: ranges.cidrs,
+    ruleDescription: config.ruleDescription,
+    userAgent: USER_AGENT
   }
   if (config.mode === 'check') {
     const groups = inventories.flatMap(inventory => inventory.groups)
@@ -321,11 +344,37 @@ function reportCheck(check: CheckResult, report: RunReport): void {
   else core.setFailed(check.findings.map(finding => finding.message).join('\n'))
 }
 
+async function exposureStep(input: AuditStepInput, report: RunReport): Promise<void> {
+  const exposure = await runAuditStep(input)
+  report.exposure = exposure
+  // The summary's audit section lists these; annotations only point at the worst few.
+  for (const warning of exposure.warnings) core.warning(warning)
+  const worst = exposure.findings.filter(finding => finding.severity === 'high')
+  for (const finding of worst.slice(0, 10)) core.warning(finding.message)
+  core.info(`Exposure audit: ${exposure.exposureCount} exposure finding(s).`)
+}
+
+/**
+ * With fail-on-exposure, partial pools and wider exposure fail the run, after the sync: the status
+ * (applied, no change, dry run) stays what the sync did, the error says why the step failed.
+ */
+function failOnExposure(config: Config, report: RunReport): void {
+  const count = report.exposure?.exposureCount ?? 0
+  if (!config.failOnExposure || count === 0) return
+  report.error =
+    `fail-on-exposure: the exposure audit found ${count} partial-pool or wider-exposure ` +
+    'finding(s), listed in the job summary. The sync itself completed; fix the findings or set ' +
+    'fail-on-exposure to false.'
+  core.setFailed(report.error)
+}
+
 /** The error's message, and what to do about it when the error knows (RangesError's hint). */
 function describeFailure(error: unknown): string {
   if (!(error instanceof Error)) return String(error)
   const hint = error instanceof RangesError ? error.hint : ''
-  return hint && !error.message.includes(hint) ? `${error.message} ${hint}` : error.message
+  if (!hint || error.message.includes(hint)) return error.message
+  // RangesError messages are clauses without a full stop; the hint is the next sentence.
+  return `${/[.!?:]$/.test(error.message) ? error.message : `${error.message}.`} ${hint}`
 }
 
 function warn(report: RunReport, message: string): void {

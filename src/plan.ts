@@ -75,6 +75,8 @@ export interface Pool {
 export interface PlanProblem {
   kind: 'capacity' | 'removals' | 'growth' | 'unpublished' | 'bounds'
   message: string
+  /** The pool that lacks capacity (capacity problems only). */
+  poolId?: string
 }
 
 export interface PlanTotals {
@@ -495,15 +497,18 @@ function capacityProblem(
   // added before the rules they replace are revoked, so the pool needs that much headroom.
   const headroomOnly = steadyQuota <= quota
   const quotaNeeded = headroomOnly ? quota + unplaced : steadyQuota
+  const groups = `${members.length} group(s)`
   const why = headroomOnly
     ? `needs ${unplaced} free rule slot(s) while it changes (new rules are added before the ` +
-      'rules they replace are revoked, so no address is ever uncovered), and its'
-    : `has ${unplaced} more rule(s) than fit in its`
+      `rules they replace are revoked, so no address is ever uncovered), and its ${groups} ` +
+      'have no room for them'
+    : `has ${unplaced} more rule(s) than fit in its ${groups}`
   return {
     kind: 'capacity',
+    poolId: id,
     message:
-      `Pool ${id} cannot hold its ${family} ranges: it ${why} ${members.length} group(s) have ` +
-      `no room (${quota} rules per group, ${foreign} used by rules this action does not own). ` +
+      `Pool ${id} cannot hold its ${family} ranges: it ${why} (${quota} rules per group, ` +
+      `${foreign} used by rules this action does not own). ` +
       `Fix: tag ${extraGroups} more security group(s) in ${sample.vpcId} (${sample.region}) like ` +
       `${sample.groupId} (Name=${sample.nameTag}, the same auto-update and Protocol tags) and ` +
       `attach them where ${sample.groupId} is attached, or raise the EC2 quota 'Inbound or ` +

@@ -12,7 +12,6 @@
 //   https://docs.aws.amazon.com/vpc/latest/userguide/subscribe-notifications.html
 //   Anyone who can dispatch to the repository can write these fields, so each one is checked and a
 //   bad one rejects the whole run before anything is read or changed.
-import type { TriggerContext } from './config.js'
 import { ConfigError, splitList } from './input.js'
 import { isLoopbackHostname } from './ranges/fetch.js'
 import { judgeSyncToken, MAX_SYNC_TOKEN_DIGITS } from './sync-token.js'
@@ -24,6 +23,13 @@ export const DEFAULT_DISPATCH_EVENT_TYPE = 'aws-ip-ranges-changed'
 export const MAX_EVENT_TYPE_LENGTH = 100
 /** The host AWS publishes ip-ranges.json on, as its change notifications name it. */
 const OFFICIAL_HOST = 'ip-ranges.amazonaws.com'
+
+/** The triggering event as the runner describes it. */
+export interface TriggerContext {
+  eventName?: string
+  /** The parsed webhook event (the runner's GITHUB_EVENT_PATH file). */
+  payload?: Record<string, unknown>
+}
 
 export type TriggerDecision =
   | {

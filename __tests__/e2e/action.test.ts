@@ -131,8 +131,11 @@ describe('the bundled action end to end', () => {
     const second = await run(cloudfrontInputs)
     expect(second.exitCode).toBe(0)
     expect(emulator.calls.slice(callsBefore).filter(c => c.mutating)).toEqual([])
-    // One describe page per region, nothing more.
-    expect(emulator.calls.length - callsBefore).toBe(2)
+    // One describe page per region for the sync, and the exposure audit's one interface read per
+    // region (no interface carries the groups here, so nothing else).
+    const rerun = emulator.calls.slice(callsBefore)
+    expect(rerun.filter(c => c.action !== 'DescribeNetworkInterfaces')).toHaveLength(2)
+    expect(rerun.filter(c => c.action === 'DescribeNetworkInterfaces')).toHaveLength(2)
     expect(second.outputs).toMatchObject({
       changed: 'false',
       'rules-added': '0',
@@ -261,6 +264,8 @@ describe('the bundled action end to end', () => {
     })
     expect(result.exitCode).toBe(1)
     expect(result.stdout).toMatch(/::error::.*MD5/)
+    // The reason and its hint are two sentences (issue 13 #3).
+    expect(result.stdout).toMatch(/::error::.*was announced\. Same syncToken, different content/)
     expect(emulator.calls).toEqual([])
     expect(result.summary).toContain('❌ **Failed**')
   })

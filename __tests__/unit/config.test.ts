@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig, splitList } from '../../src/config.js'
-import type { TriggerContext } from '../../src/config.js'
+import type { TriggerContext } from '../../src/trigger.js'
 
 const reader =
   (inputs: Record<string, string>) =>
@@ -36,6 +36,7 @@ describe('parseConfig defaults', () => {
       dryRun: false,
       mode: 'sync',
       maxStalenessSeconds: 86400,
+      failOnExposure: false,
       identity: {
         roles: [],
         roleSessionName: 'cloudfront-sg-sync',
@@ -45,6 +46,13 @@ describe('parseConfig defaults', () => {
       event: 'none',
       tracking: { createIssue: false, issueLabel: 'cloudfront-sg-sync', githubToken: '' }
     })
+  })
+
+  test('fail-on-exposure is a boolean', () => {
+    expect(parse({ 'fail-on-exposure': 'true' }).failOnExposure).toBe(true)
+    expect(() => parse({ 'fail-on-exposure': 'yes' })).toThrow(
+      "Input 'fail-on-exposure' has an invalid value 'yes'"
+    )
   })
 
   test('max-rules-per-group takes auto or a number', () => {

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import yaml from 'js-yaml'
 import {
   diffHint,
   dotenvValue,
@@ -6,6 +9,7 @@ import {
   NO_DEFAULT,
   parseActionMetadata,
   renderInputsTable,
+  renderUsageYaml,
   replaceBetweenMarkers,
   updateEnvExample,
   updateReadme
@@ -46,6 +50,9 @@ runs:
 const README = `# Title
 
 Intro text stays.
+
+<!-- action-docs-usage:start -->
+<!-- action-docs-usage:end -->
 
 ## Inputs
 
@@ -98,16 +105,20 @@ describe('updateReadme', () => {
 
 Intro text stays.
 
+<!-- action-docs-usage:start -->
+${renderUsageYaml(parseActionMetadata(ACTION))}
+<!-- action-docs-usage:end -->
+
 ## Inputs
 
 <!-- action-docs-inputs:start -->
-| Input | Default | Description |
-| --- | --- | --- |
-| \`regions\` | ${NO_DEFAULT} | Regions to sync, separated by commas or newlines. |
-| \`max-rules\` | \`60\` | Rules per group. |
-| \`protocol-ports\` | \`http=80,https=443\` | name=port pairs, like a\\|b |
-| \`token\` | ${NO_DEFAULT} | **Required.** A token. |
-| \`old-input\` | ${NO_DEFAULT} | Kept for compatibility. **Deprecated:** Use token instead. |
+| Input | Required | Default | Description |
+| --- | --- | --- | --- |
+| \`regions\` | no | ${NO_DEFAULT} | Regions to sync, separated by commas or newlines. |
+| \`max-rules\` | no | \`60\` | Rules per group. |
+| \`protocol-ports\` | no | \`http=80,https=443\` | name=port pairs, like a\\|b |
+| \`token\` | **yes** | ${NO_DEFAULT} | A token. |
+| \`old-input\` | no | ${NO_DEFAULT} | Kept for compatibility. **Deprecated:** Use token instead. |
 <!-- action-docs-inputs:end -->
 
 ## Outputs
@@ -133,7 +144,7 @@ Trailing prose stays.
       '  role-to-assume:\n    description: IAM role ARN.\n    default: ""\noutputs:'
     )
     expect(updateReadme(withRole, updated)).toContain(
-      `| \`role-to-assume\` | ${NO_DEFAULT} | IAM role ARN. |\n<!-- action-docs-inputs:end -->`
+      `| \`role-to-assume\` | no | ${NO_DEFAULT} | IAM role ARN. |\n<!-- action-docs-inputs:end -->`
     )
   })
 
@@ -209,7 +220,51 @@ describe('helpers', () => {
       inputs: [{ name: 'a', description: 'line one\nline two', default: 'x', required: false }],
       outputs: []
     })
-    expect(table.split('\n')[2]).toBe('| `a` | `x` | line one line two |')
+    expect(table.split('\n')[2]).toBe('| `a` | no | `x` | line one line two |')
+  })
+
+  test('renderUsageYaml is one step that parses as YAML, with every input at its default', () => {
+    const metadata = parseActionMetadata(ACTION)
+    const block = renderUsageYaml(metadata, 'o/r@v1')
+    const lines = block.split('\n')
+    expect(lines[0]).toBe('```yaml')
+    expect(lines[lines.length - 1]).toBe('```')
+    const steps = yaml.load(lines.slice(1, -1).join('\n')) as { uses: string; with: object }[]
+    expect(steps).toEqual([
+      {
+        uses: 'o/r@v1',
+        with: Object.fromEntries(metadata.inputs.map(input => [input.name, input.default]))
+      }
+    ])
+    expect(block).toContain("    # A token. Required.\n    token: ''")
+    expect(lines.every(line => line.length <= 100)).toBe(true)
+  })
+
+  test("renderUsageYaml quotes what YAML would misread: quotes, '${{ }}', newlines", () => {
+    const block = renderUsageYaml({
+      inputs: [
+        { name: 'a', description: 'd', default: "it's", required: false },
+        { name: 'b', description: 'd', default: '${{ github.token }}', required: false },
+        { name: 'c', description: 'd', default: 'x\ny', required: false }
+      ],
+      outputs: []
+    })
+    const steps = yaml.load(block.split('\n').slice(1, -1).join('\n')) as { with: object }[]
+    expect(steps[0]?.with).toEqual({ a: "it's", b: '${{ github.token }}', c: 'x\ny' })
+  })
+
+  test("action.yml's description fits the Marketplace form (under 125 characters)", () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url))
+    const action = yaml.load(readFileSync(`${root}action.yml`, 'utf8')) as { description: string }
+    expect(action.description.length).toBeLessThan(125)
+  })
+
+  test('the README carries the generated block (npm run docs -- --check)', () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url))
+    const readme = readFileSync(`${root}README.md`, 'utf8')
+    const action = readFileSync(`${root}action.yml`, 'utf8')
+    expect(readme).toContain(renderUsageYaml(parseActionMetadata(action)))
+    expect(updateReadme(action, readme)).toBe(readme)
   })
 
   test('diffHint lists stale (-) and missing (+) lines', () => {

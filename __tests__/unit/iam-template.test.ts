@@ -74,6 +74,9 @@ test('the policy grants exactly what src/aws calls, statement by statement', () 
     'ChangeRulesOfTaggedGroups',
     'RecordSyncTokenOnTaggedGroups',
     'ReadRulesQuota',
+    'AuditExposure',
+    'AuditPrefixListEntries',
+    'ReadGroupsPerInterfaceQuota',
     'ReadRulesQuotaDefault'
   ])
   // Describe* actions support no resource-level permissions: "*" is required, and harmless.
@@ -113,6 +116,26 @@ test('the policy grants exactly what src/aws calls, statement by statement', () 
     Action: 'servicequotas:GetServiceQuota',
     Resource: 'arn:aws:servicequotas:*:111122223333:vpc/L-0EA8095F'
   })
+  // The exposure audit: read-only. DescribeNetworkInterfaces has no resource-level permissions;
+  // prefix list entries are readable per list (AWS-managed lists belong to AWS, hence any owner).
+  expect(bySid.AuditExposure).toEqual({
+    Sid: 'AuditExposure',
+    Effect: 'Allow',
+    Action: 'ec2:DescribeNetworkInterfaces',
+    Resource: '*'
+  })
+  expect(bySid.AuditPrefixListEntries).toEqual({
+    Sid: 'AuditPrefixListEntries',
+    Effect: 'Allow',
+    Action: 'ec2:GetManagedPrefixListEntries',
+    Resource: 'arn:aws:ec2:*:*:prefix-list/*'
+  })
+  expect(bySid.ReadGroupsPerInterfaceQuota).toEqual({
+    Sid: 'ReadGroupsPerInterfaceQuota',
+    Effect: 'Allow',
+    Action: 'servicequotas:GetServiceQuota',
+    Resource: 'arn:aws:servicequotas:*:111122223333:vpc/L-2AFB9258'
+  })
   // GetAWSDefaultServiceQuota has no resource type: "*" only (Service Authorization Reference).
   expect(bySid.ReadRulesQuotaDefault).toEqual({
     Sid: 'ReadRulesQuotaDefault',
@@ -126,7 +149,7 @@ test('no wildcard action, and no mutating action on "*" or without the tag condi
   const statements = permissions()
   const actions = statements.flatMap(s => list(s.Action))
   for (const action of actions) expect(action).not.toMatch(/\*/)
-  const readOnly = /^(ec2:Describe|servicequotas:Get)/
+  const readOnly = /^(ec2:Describe|ec2:GetManagedPrefixListEntries$|servicequotas:Get)/
   for (const s of statements) {
     const mutating = list(s.Action).filter(a => !readOnly.test(a))
     if (mutating.length === 0) continue
@@ -138,9 +161,12 @@ test('no wildcard action, and no mutating action on "*" or without the tag condi
     'ec2:AuthorizeSecurityGroupIngress',
     'ec2:CreateTags',
     'ec2:DescribeManagedPrefixLists',
+    'ec2:DescribeNetworkInterfaces',
     'ec2:DescribeSecurityGroups',
+    'ec2:GetManagedPrefixListEntries',
     'ec2:RevokeSecurityGroupIngress',
     'servicequotas:GetAWSDefaultServiceQuota',
+    'servicequotas:GetServiceQuota',
     'servicequotas:GetServiceQuota'
   ])
 })

@@ -126,6 +126,10 @@ describe('buildPlan placement', () => {
     const plan = buildPlan(desired(['10.0.0.0/23']), before, options())
     expect(plan.problems.map(p => p.kind)).toEqual(['capacity'])
     expect(plan.problems[0]?.message).toContain('needs 1 free rule slot(s) while it changes')
+    expect(plan.problems[0]?.message).toContain(
+      'so no address is ever uncovered), and its 1 group(s) have no room for them (2 rules per ' +
+        'group, 0 used by rules this action does not own). Fix: '
+    )
     expect(plan.problems[0]?.message).toContain('to at least 3 ')
     expect(changesOf(plan)['sg-a']?.first).toBe(false)
   })
@@ -232,7 +236,11 @@ describe('buildPlan guards', () => {
     expect(plan.problems).toHaveLength(1)
     const message = plan.problems[0]?.message ?? ''
     expect(message).toContain('111111111111/us-east-1/vpc-1/global/tcp:443')
-    expect(message).toContain('has 12 more rule(s) than fit in its 2 group(s)')
+    // One sentence that reads (issue 13 #3: it once ended "...its 2 group(s) have no room").
+    expect(message).toContain(
+      'cannot hold its ipv4 ranges: it has 12 more rule(s) than fit in its 2 group(s) ' +
+        '(60 rules per group, 2 used by rules this action does not own). Fix: '
+    )
     expect(message).toContain('tag 1 more security group(s) in vpc-1')
     expect(message).toContain('L-0EA8095F')
     expect(message).toContain('at least 66')

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../src/config.js'
-import type { TriggerContext } from '../../src/config.js'
+import type { TriggerContext } from '../../src/trigger.js'
 import {
   DEFAULT_DISPATCH_EVENT_TYPE,
   parseDispatchEventTypes,

@@ -148,6 +148,8 @@ export interface Ec2EmulatorOptions {
   defaultAccount?: string
   /** Quota weight of referenced prefix lists (max entries / AWS weight); unknown lists weigh 1. */
   prefixListWeights?: Record<string, number>
+  /** Security groups per network interface (quota L-2AFB9258). Default 5. */
+  groupsPerInterfaceLimit?: number
   /** Canonicalise CIDRs as EC2 does (default true); false stores them exactly as sent. */
   canonicalizeCidrs?: boolean
   /** VPC of CreateSecurityGroup calls without VpcId. */
@@ -446,6 +448,75 @@ function parseFilters(params: QueryParams): Array<{ name: string; values: string
 }
 
 // ---------------------------------------------------------------------------------------------
+// Network interfaces and prefix lists (the exposure audit's reads)
+
+export interface SeedNetworkInterface {
+  account?: string
+  region: string
+  vpcId: string
+  subnetId?: string
+  groupIds: string[]
+  /** ELB's interfaces: "ELB app/NAME/ID", "ELB net/NAME/ID" or "ELB NAME" (Classic). */
+  description?: string
+  /** `interface` (default), `network_load_balancer`, `gateway_load_balancer`, `lambda`, ... */
+  interfaceType?: string
+  /** Set for interfaces a service manages, e.g. `amazon-elb`. */
+  requesterId?: string
+  /** The instance the interface is attached to. */
+  instanceId?: string
+}
+
+export interface SeedPrefixList {
+  id?: string
+  region: string
+  /** Account id, or 'AWS' for an AWS-managed list. */
+  owner?: string
+  name: string
+  addressFamily?: 'IPv4' | 'IPv6'
+  maxEntries?: number
+  entries: Array<string | { cidr: string; description?: string }>
+}
+
+interface NetworkInterfaceState {
+  id: string
+  seq: number
+  account: string
+  region: string
+  vpcId: string
+  subnetId: string
+  description: string
+  interfaceType: string
+  requesterId?: string
+  instanceId?: string
+  groupIds: string[]
+}
+
+interface PrefixListState {
+  id: string
+  seq: number
+  region: string
+  owner: string
+  name: string
+  addressFamily: 'IPv4' | 'IPv6'
+  maxEntries: number
+  entries: Array<{ cidr: string; description?: string }>
+}
+
+// "The maximum number of filter values specified on a single call is 200" (EC2's
+// FilterLimitExceeded, HTTP 400: gjbae1212/gossm#47, convox/rack#2205), all filters together.
+export const MAX_FILTER_VALUES_PER_CALL = 200
+
+function checkFilterValueLimit(params: QueryParams): void {
+  const values = parseFilters(params).reduce((sum, f) => sum + f.values.length, 0)
+  if (values > MAX_FILTER_VALUES_PER_CALL) {
+    throw new QueryError(
+      'FilterLimitExceeded',
+      `The maximum number of filter values specified on a single call is ${MAX_FILTER_VALUES_PER_CALL}`
+    )
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The emulator
 
 export class Ec2Emulator {
@@ -461,6 +532,8 @@ export class Ec2Emulator {
   onRequest: RequestInterceptor | undefined
 
   private readonly groups = new Map<string, Group>()
+  private readonly interfaces = new Map<string, NetworkInterfaceState>()
+  private readonly prefixLists = new Map<string, PrefixListState>()
   private readonly server: LoopbackServer
   private readonly faultInjector = new FaultInjector({
     throttle: { code: 'RequestLimitExceeded', message: MSG.throttled, status: 503 },
@@ -652,6 +725,8 @@ export class Ec2Emulator {
   /** Forgets all groups, calls and faults (options and the id sequence are kept). */
   reset(): void {
     this.groups.clear()
+    this.interfaces.clear()
+    this.prefixLists.clear()
     this.calls.length = 0
     this.faultInjector.set({})
     this.seq = 0
@@ -777,7 +852,8 @@ export class Ec2Emulator {
       DeleteTags: c => this.deleteTags(c),
       AuthorizeSecurityGroupIngress: c => this.authorizeIngress(c),
       RevokeSecurityGroupIngress: c => this.revokeIngress(c),
-      DescribeManagedPrefixLists: c => this.describeManagedPrefixLists(c)
+      DescribeManagedPrefixLists: c => this.describeManagedPrefixLists(c),
+      ...this.exposureHandlers()
     }
     const handler = Object.hasOwn(handlers, action) ? handlers[action] : undefined
     if (!handler) {
@@ -793,6 +869,7 @@ export class Ec2Emulator {
 
   private describeSecurityGroups(ctx: Ctx): string {
     const { params } = ctx
+    checkFilterValueLimit(params)
     const maxResults = this.maxResults(params)
     let groups = this.groupsIn(ctx)
     const ids = params.list('GroupId')
@@ -813,31 +890,6 @@ export class Ec2Emulator {
     return (
       xmlItems('securityGroupInfo', page, g => this.renderGroup(g)) +
       xmlText('nextToken', nextToken)
-    )
-  }
-
-  /** Prefix lists known through `prefixListWeights`, as customer-managed IPv4 lists of that size. */
-  private describeManagedPrefixLists(ctx: Ctx): string {
-    const weights = this.opts.prefixListWeights ?? {}
-    const ids = ctx.params.list('PrefixListId')
-    for (const id of ids) {
-      if (!Object.hasOwn(weights, id)) {
-        throw new QueryError(
-          'InvalidPrefixListID.NotFound',
-          `The prefix list ID '${id}' does not exist`
-        )
-      }
-    }
-    return xmlItems(
-      'prefixListSet',
-      ids,
-      id =>
-        xmlText('prefixListId', id) +
-        xmlText('addressFamily', 'IPv4') +
-        xmlText('state', 'create-complete') +
-        xmlText('prefixListName', id) +
-        xmlText('maxEntries', String(weights[id])) +
-        xmlText('ownerId', ctx.account)
     )
   }
 
@@ -1003,6 +1055,300 @@ export class Ec2Emulator {
     return (
       '<return>true</return>' +
       xmlItems('revokedSecurityGroupRuleSet', revoked, r => this.renderRevokedRule(group, r))
+    )
+  }
+
+  // -- network interfaces and prefix lists (the exposure audit's reads) ----------------------
+  //
+  // Shapes from the EC2 API reference: DescribeNetworkInterfaces answers `networkInterfaceSet`
+  // items with `groupSet`, `attachment`, `interfaceType`, `requesterId`, `requesterManaged`;
+  // DescribeManagedPrefixLists `prefixListSet`; GetManagedPrefixListEntries `entrySet` items of
+  // `cidr` and `description`. A call with more than 200 filter values fails with
+  // FilterLimitExceeded (see checkFilterValueLimit).
+
+  /** Creates a network interface carrying `groupIds` (same account, region and VPC). */
+  addNetworkInterface(spec: SeedNetworkInterface): string {
+    const account = spec.account ?? this.opts.defaultAccount
+    const eni: NetworkInterfaceState = {
+      id: this.newResourceId('eni'),
+      seq: ++this.objSeq,
+      account,
+      region: spec.region,
+      vpcId: spec.vpcId,
+      subnetId: spec.subnetId ?? 'subnet-0a1b2c3d4e5f60718',
+      description: spec.description ?? '',
+      interfaceType: spec.interfaceType ?? 'interface',
+      groupIds: [],
+      ...(spec.requesterId !== undefined ? { requesterId: spec.requesterId } : {}),
+      ...(spec.instanceId !== undefined ? { instanceId: spec.instanceId } : {})
+    }
+    this.checkInterfaceGroups(eni, spec.groupIds)
+    eni.groupIds = [...spec.groupIds]
+    this.interfaces.set(eni.id, eni)
+    return eni.id
+  }
+
+  /** An instance id for seeding (i- and 17 hex digits). */
+  newInstanceId(): string {
+    return this.newResourceId('i')
+  }
+
+  /** Replaces the groups of an interface, with EC2's checks (hand edit, no call). */
+  setInterfaceGroups(eniId: string, groupIds: string[]): void {
+    const eni = this.interfaces.get(eniId)
+    if (!eni) throw new Error(`no network interface ${eniId}`)
+    this.checkInterfaceGroups(eni, groupIds)
+    eni.groupIds = [...groupIds]
+  }
+
+  listNetworkInterfaces(): Array<Readonly<NetworkInterfaceState>> {
+    return [...this.interfaces.values()].map(eni => ({ ...eni, groupIds: [...eni.groupIds] }))
+  }
+
+  /**
+   * A managed prefix list. `owner` 'AWS' makes it AWS-managed (visible to every account of the
+   * region, as AWS's own lists are); otherwise it belongs to the account.
+   */
+  addPrefixList(spec: SeedPrefixList): string {
+    const id = spec.id ?? this.newResourceId('pl')
+    this.prefixLists.set(id, {
+      id,
+      seq: ++this.objSeq,
+      region: spec.region,
+      owner: spec.owner ?? this.opts.defaultAccount,
+      name: spec.name,
+      addressFamily: spec.addressFamily ?? 'IPv4',
+      maxEntries: spec.maxEntries ?? Math.max(1, spec.entries.length),
+      entries: spec.entries.map(e => (typeof e === 'string' ? { cidr: e } : e))
+    })
+    return id
+  }
+
+  private exposureHandlers(): Record<string, (ctx: Ctx) => string> {
+    return {
+      DescribeNetworkInterfaces: c => this.describeNetworkInterfaces(c),
+      GetManagedPrefixListEntries: c => this.getManagedPrefixListEntries(c)
+    }
+  }
+
+  private checkInterfaceGroups(eni: NetworkInterfaceState, groupIds: string[]): void {
+    if (groupIds.length === 0) throw new Error('an interface carries at least one group')
+    const limit = this.opts.groupsPerInterfaceLimit ?? 5
+    if (groupIds.length > limit) {
+      throw new QueryError(
+        'SecurityGroupsPerInterfaceLimitExceeded',
+        'The maximum number of security groups per interface has been reached.'
+      )
+    }
+    for (const id of groupIds) {
+      const group = this.lookupGroup(eni, id)
+      if (group.vpcId !== eni.vpcId) {
+        throw new QueryError(
+          'InvalidParameter',
+          `Security group ${id} and interface ${eni.id} belong to different networks.`
+        )
+      }
+    }
+  }
+
+  private newResourceId(prefix: 'eni' | 'i' | 'pl'): string {
+    const length = prefix === 'pl' ? 8 : 17
+    for (;;) {
+      const hex = Array.from({ length }, () => Math.floor(this.idRandom() * 16).toString(16)).join(
+        ''
+      )
+      const id = `${prefix}-${hex}`
+      if (!this.usedIds.has(id)) {
+        this.usedIds.add(id)
+        return id
+      }
+    }
+  }
+
+  private describeNetworkInterfaces(ctx: Ctx): string {
+    const { params } = ctx
+    checkFilterValueLimit(params)
+    const ids = params.list('NetworkInterfaceId')
+    const maxResults = this.maxResults(params)
+    if (ids.length > 0 && maxResults !== undefined) {
+      throw new QueryError(
+        'InvalidParameterCombination',
+        'The parameter NetworkInterfaceIds cannot be used with the parameter MaxResults'
+      )
+    }
+    let found = [...this.interfaces.values()]
+      .filter(eni => eni.account === ctx.account && eni.region === ctx.region)
+      .sort((a, b) => a.seq - b.seq)
+    for (const id of ids) {
+      if (!found.some(eni => eni.id === id)) {
+        throw new QueryError(
+          'InvalidNetworkInterfaceID.NotFound',
+          `The networkInterface ID '${id}' does not exist`
+        )
+      }
+    }
+    if (ids.length > 0) found = found.filter(eni => ids.includes(eni.id))
+    for (const f of parseFilters(params)) {
+      const match = filterMatcher(f.values)
+      const pick: Record<string, (eni: NetworkInterfaceState) => Array<string | undefined>> = {
+        'group-id': eni => eni.groupIds,
+        'vpc-id': eni => [eni.vpcId],
+        'subnet-id': eni => [eni.subnetId],
+        'network-interface-id': eni => [eni.id],
+        description: eni => [eni.description],
+        'interface-type': eni => [eni.interfaceType],
+        'requester-id': eni => [eni.requesterId],
+        'attachment.instance-id': eni => [eni.instanceId],
+        'owner-id': eni => [eni.account]
+      }
+      const values = Object.hasOwn(pick, f.name) ? pick[f.name] : undefined
+      if (!values)
+        throw new QueryError('InvalidParameterValue', `The filter '${f.name}' is invalid`)
+      found = found.filter(eni => values(eni).some(v => match(v)))
+    }
+    this.dryRun(params)
+    const { page, nextToken } = this.paginate('eni', found, maxResults, params.get('NextToken'))
+    return (
+      xmlItems('networkInterfaceSet', page, eni => this.renderInterface(eni)) +
+      xmlText('nextToken', nextToken)
+    )
+  }
+
+  private renderInterface(eni: NetworkInterfaceState): string {
+    const groups = eni.groupIds.map(id => this.groups.get(id))
+    const index = eni.seq % 250
+    return (
+      xmlText('networkInterfaceId', eni.id) +
+      xmlText('subnetId', eni.subnetId) +
+      xmlText('vpcId', eni.vpcId) +
+      xmlText('availabilityZone', `${eni.region}a`) +
+      xmlText('description', eni.description) +
+      xmlText('ownerId', eni.account) +
+      xmlText('requesterId', eni.requesterId) +
+      xmlText('requesterManaged', eni.requesterId !== undefined) +
+      xmlText('status', 'in-use') +
+      xmlText(
+        'macAddress',
+        `02:00:00:00:${(index >> 8).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`
+      ) +
+      xmlText('privateIpAddress', `10.0.${Math.floor(eni.seq / 250) % 250}.${index + 4}`) +
+      xmlText('sourceDestCheck', true) +
+      xmlItems('groupSet', groups, g => xmlText('groupId', g?.id) + xmlText('groupName', g?.name)) +
+      (eni.instanceId !== undefined
+        ? xmlElement(
+            'attachment',
+            xmlText('attachmentId', `eni-attach-${eni.id.slice(4)}`) +
+              xmlText('instanceId', eni.instanceId) +
+              xmlText('instanceOwnerId', eni.account) +
+              xmlText('deviceIndex', 0) +
+              xmlText('status', 'attached') +
+              xmlText('deleteOnTermination', true)
+          )
+        : '') +
+      xmlText('interfaceType', eni.interfaceType) +
+      '<tagSet/>'
+    )
+  }
+
+  /** Seeded lists, and the lists known only by their weight (customer-managed IPv4 of that size). */
+  private visiblePrefixLists(ctx: Ctx): PrefixListState[] {
+    const seeded = [...this.prefixLists.values()].filter(
+      list => list.region === ctx.region && (list.owner === 'AWS' || list.owner === ctx.account)
+    )
+    const weighted = Object.entries(this.opts.prefixListWeights ?? {})
+      .filter(([id]) => !this.prefixLists.has(id))
+      .map(([id, weight]) => ({
+        id,
+        seq: 0,
+        region: ctx.region,
+        owner: ctx.account,
+        name: id,
+        addressFamily: 'IPv4' as const,
+        maxEntries: weight,
+        entries: []
+      }))
+    return [...weighted, ...seeded].sort((a, b) => a.seq - b.seq)
+  }
+
+  private describeManagedPrefixLists(ctx: Ctx): string {
+    const { params } = ctx
+    checkFilterValueLimit(params)
+    let lists = this.visiblePrefixLists(ctx)
+    const ids = params.list('PrefixListId')
+    for (const id of ids) {
+      if (!lists.some(list => list.id === id)) {
+        throw new QueryError(
+          'InvalidPrefixListID.NotFound',
+          `The prefix list ID '${id}' does not exist`
+        )
+      }
+    }
+    if (ids.length > 0) lists = lists.filter(list => ids.includes(list.id))
+    for (const f of parseFilters(params)) {
+      const match = filterMatcher(f.values)
+      if (f.name === 'prefix-list-id') lists = lists.filter(list => match(list.id))
+      else if (f.name === 'prefix-list-name') lists = lists.filter(list => match(list.name))
+      else if (f.name === 'owner-id') lists = lists.filter(list => match(list.owner))
+      else throw new QueryError('InvalidParameterValue', `The filter '${f.name}' is invalid`)
+    }
+    const n = params.int('MaxResults')
+    // "Valid Range: Minimum value of 1. Maximum value of 100." (DescribeManagedPrefixLists)
+    if (n !== undefined && (n < 1 || n > 100)) {
+      throw new QueryError(
+        'InvalidParameterValue',
+        `Value ( ${n} ) for parameter maxResults is invalid.`
+      )
+    }
+    const numbered = lists.map((list, index) => ({ list, seq: index + 1 }))
+    const { page, nextToken } = this.paginate('pl', numbered, n, params.get('NextToken'))
+    return (
+      xmlItems(
+        'prefixListSet',
+        page,
+        ({ list }) =>
+          xmlText('prefixListId', list.id) +
+          xmlText('addressFamily', list.addressFamily) +
+          xmlText('state', 'create-complete') +
+          xmlText(
+            'prefixListArn',
+            `arn:aws:ec2:${list.region}:${list.owner === 'AWS' ? 'aws' : list.owner}:prefix-list/${list.id}`
+          ) +
+          xmlText('prefixListName', list.name) +
+          xmlText('maxEntries', list.maxEntries) +
+          xmlText('version', 1) +
+          '<tagSet/>' +
+          xmlText('ownerId', list.owner)
+      ) + xmlText('nextToken', nextToken)
+    )
+  }
+
+  private getManagedPrefixListEntries(ctx: Ctx): string {
+    const { params } = ctx
+    const id = params.require('PrefixListId')
+    const list = this.visiblePrefixLists(ctx).find(candidate => candidate.id === id)
+    if (!list) {
+      throw new QueryError(
+        'InvalidPrefixListID.NotFound',
+        `The prefix list ID '${id}' does not exist`
+      )
+    }
+    const n = params.int('MaxResults')
+    // "Valid Range: Minimum value of 1. Maximum value of 100." (GetManagedPrefixListEntries)
+    if (n !== undefined && (n < 1 || n > 100)) {
+      throw new QueryError(
+        'InvalidParameterValue',
+        `Value ( ${n} ) for parameter maxResults is invalid.`
+      )
+    }
+    this.dryRun(params)
+    const numbered = list.entries.map((entry, index) => ({ entry, seq: index + 1 }))
+    const { page, nextToken } = this.paginate('ple', numbered, n, params.get('NextToken'))
+    return (
+      xmlItems(
+        'entrySet',
+        page,
+        ({ entry }) => xmlText('cidr', entry.cidr) + xmlText('description', entry.description)
+      ) + xmlText('nextToken', nextToken)
     )
   }
 

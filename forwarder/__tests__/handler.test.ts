@@ -347,6 +347,15 @@ test('the token is fetched once per container and reused across invocations', as
   expect(secrets.calls.filter(c => c.secretId === secretId && c.status === 200)).toHaveLength(1)
 })
 
+test('a token GitHub refuses (401) is read again: rotation needs no new container', async () => {
+  const secretId = useSecret(UNKNOWN_TOKEN)
+  await expect(handler(snsEvent(), lambdaContext())).rejects.toThrow(/401 "Bad credentials"/)
+  // The operator rotates the token in the secret; Lambda retries the event in the same container.
+  secrets.putSecret(secretId, TOKEN)
+  await expect(handler(snsEvent(), lambdaContext())).resolves.toMatchObject({ dispatched: 1 })
+  expect(secrets.calls.filter(c => c.secretId === secretId && c.status === 200)).toHaveLength(2)
+})
+
 test('a missing secret fails with a put-secret-value hint, and is not cached', async () => {
   const secretId = useSecret(null)
   await expect(handler(snsEvent(), lambdaContext())).rejects.toThrow(/put-secret-value/)

@@ -8,6 +8,7 @@
 // backoff (Retry-After honoured up to a bound). Not retried: 401, 403, 404, 422 and other 4xx;
 // those come back with a hint naming the permission the token lacks.
 import type { Repository } from './config.js'
+import { forgetRefusedToken } from './secret.js'
 
 export const GITHUB_API_VERSION = '2022-11-28'
 export const USER_AGENT = 'cloudfront-sg-sync-forwarder'
@@ -191,6 +192,8 @@ export async function createDispatch(
       const message = await readMessage(res)
       const detail = `GitHub answered ${status}${message ? ` "${message}"` : ''} for ${full}`
       if (status === 401) {
+        // A rotated or revoked token: the next attempt (Lambda's retry) reads the secret again.
+        forgetRefusedToken(request.token)
         return done({
           ok: false,
           status,

@@ -1,5 +1,5 @@
 // The GitHub token, read from Secrets Manager once per Lambda container (execution environment)
-// and kept in memory for later invocations. A failed read is not cached, so the next
+// and kept in memory for later invocations, until GitHub refuses it (401: read it again). A failed read is not cached, so the next
 // invocation tries again. The value is registered with the logger's redaction before use.
 //
 // The client honours the standard endpoint settings, e.g. AWS_ENDPOINT_URL_SECRETS_MANAGER
@@ -19,6 +19,8 @@ export class SecretError extends Error {
 
 const clients = new Map<string, SecretsManagerClient>()
 const tokens = new Map<string, Promise<string>>()
+/** The token each secret resolved to, so a token GitHub refuses can be dropped from the cache. */
+const resolved = new Map<string, string>()
 
 /** The region inside a secret ARN, so a secret in another region than the function still works. */
 export function regionOfArn(secretId: string): string | undefined {
@@ -115,6 +117,7 @@ async function fetchToken(secretId: string): Promise<string> {
   }
   const token = tokenFromSecretString(secretId, value)
   redact(token)
+  resolved.set(secretId, token)
   return token
 }
 
@@ -127,4 +130,17 @@ export function getGitHubToken(secretId: string): Promise<string> {
     pending.catch(() => tokens.delete(secretId))
   }
   return pending
+}
+
+/**
+ * Drops a cached token GitHub answered 401 to (revoked, expired, or rotated in the secret), so the
+ * next use reads the secret again: Lambda's retry of the same event, or the next event, picks up a
+ * rotated token without waiting for a new container.
+ */
+export function forgetRefusedToken(token: string): void {
+  for (const [secretId, value] of resolved) {
+    if (value !== token) continue
+    resolved.delete(secretId)
+    tokens.delete(secretId)
+  }
 }

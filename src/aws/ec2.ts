@@ -7,11 +7,12 @@ import {
   DescribeManagedPrefixListsCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
+  paginateDescribeSecurityGroups,
   RevokeSecurityGroupIngressCommand
 } from '@aws-sdk/client-ec2'
 import type { EC2ClientConfig, Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import type { IpFamily } from '../types.js'
-import { useLeanAnswers } from './lean-answers.js'
+import { drainEchoes } from './drain-echoes.js'
 
 /** What the sync needs from EC2 in one region; small enough to fake in unit tests. */
 export interface Ec2Api {
@@ -61,7 +62,7 @@ export function createEc2Api(options: Ec2ClientOptions): Ec2Api {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
   })
-  useLeanAnswers(client.middlewareStack)
+  drainEchoes(client.middlewareStack)
   return new SdkEc2Api(client)
 }
 
@@ -70,18 +71,11 @@ class SdkEc2Api implements Ec2Api {
 
   async describeGroups(filters: Filter[]): Promise<SecurityGroup[]> {
     const groups: SecurityGroup[] = []
-    let nextToken: string | undefined
-    do {
-      const page = await this.client.send(
-        new DescribeSecurityGroupsCommand({
-          Filters: filters,
-          MaxResults: PAGE_SIZE,
-          ...(nextToken ? { NextToken: nextToken } : {})
-        })
-      )
-      groups.push(...(page.SecurityGroups ?? []))
-      nextToken = page.NextToken || undefined
-    } while (nextToken)
+    const pages = paginateDescribeSecurityGroups(
+      { client: this.client },
+      { Filters: filters, MaxResults: PAGE_SIZE }
+    )
+    for await (const page of pages) groups.push(...(page.SecurityGroups ?? []))
     return groups
   }
 

@@ -20,6 +20,15 @@ export const RULES_QUOTA = {
   name: 'Inbound or outbound rules per security group'
 } as const
 
+/** "Security groups per network interface": default 5, at most 16 (Amazon VPC quotas). */
+export const GROUPS_PER_INTERFACE_QUOTA = {
+  serviceCode: 'vpc',
+  quotaCode: 'L-2AFB9258',
+  name: 'Security groups per network interface'
+} as const
+export const DEFAULT_GROUPS_PER_INTERFACE = 5
+export const MAX_GROUPS_PER_INTERFACE = 16
+
 /** The AWS default of the quota (Amazon VPC quotas, security groups). */
 export const DEFAULT_RULES_PER_GROUP = 60
 /** rules-per-group x groups-per-interface may not exceed 1,000 (same page). */
@@ -54,18 +63,61 @@ export async function readRuleQuota(
   credentials: AwsCredentialsProvider | undefined,
   deps: QuotaDeps = {}
 ): Promise<RuleQuota> {
+  return readVpcQuota(
+    RULES_QUOTA,
+    DEFAULT_RULES_PER_GROUP,
+    MAX_RULES_PER_GROUP,
+    region,
+    credentials,
+    deps
+  )
+}
+
+/** The applied "Security groups per network interface" quota, read the same way. */
+export async function readGroupsPerInterfaceQuota(
+  region: string,
+  credentials: AwsCredentialsProvider | undefined,
+  deps: QuotaDeps = {}
+): Promise<RuleQuota> {
+  return readVpcQuota(
+    GROUPS_PER_INTERFACE_QUOTA,
+    DEFAULT_GROUPS_PER_INTERFACE,
+    MAX_GROUPS_PER_INTERFACE,
+    region,
+    credentials,
+    deps
+  )
+}
+
+interface QuotaId {
+  serviceCode: string
+  quotaCode: string
+  name: string
+}
+
+async function readVpcQuota(
+  quota: QuotaId,
+  fallback: number,
+  max: number,
+  region: string,
+  credentials: AwsCredentialsProvider | undefined,
+  deps: QuotaDeps
+): Promise<RuleQuota> {
   const client = new ServiceQuotasClient({
     region,
     maxAttempts: deps.maxAttempts ?? 4,
     ...(credentials ? { credentials } : {}),
     ...(deps.userAgent ? { customUserAgent: deps.userAgent } : {})
   })
-  const request = { ServiceCode: RULES_QUOTA.serviceCode, QuotaCode: RULES_QUOTA.quotaCode }
-  const where = `${RULES_QUOTA.serviceCode}/${RULES_QUOTA.quotaCode} in ${region}`
+  const request = { ServiceCode: quota.serviceCode, QuotaCode: quota.quotaCode }
+  const where = `${quota.serviceCode}/${quota.quotaCode} in ${region}`
   try {
     let reason: string
     try {
-      const applied = quotaValue((await client.send(new GetServiceQuotaCommand(request))).Quota)
+      const applied = quotaValue(
+        (await client.send(new GetServiceQuotaCommand(request))).Quota,
+        max
+      )
       if (applied !== undefined) return { value: applied, source: 'service-quotas' }
       reason = 'GetServiceQuota returned no value'
     } catch (error) {
@@ -73,24 +125,27 @@ export async function readRuleQuota(
       if (NOT_FOUND.has(code)) {
         // No applied value recorded: the AWS default applies; nothing to warn about.
         return {
-          value: (await awsDefault(client, request)) ?? DEFAULT_RULES_PER_GROUP,
+          value: (await awsDefault(client, request, max)) ?? fallback,
           source: 'default'
         }
       }
       reason = DENIED.has(code)
         ? `access denied: grant servicequotas:GetServiceQuota on ` +
-          `arn:${partitionOfRegion(region)}:servicequotas:${region}:<account>:${RULES_QUOTA.serviceCode}/` +
-          `${RULES_QUOTA.quotaCode} to read the applied quota`
+          `arn:${partitionOfRegion(region)}:servicequotas:${region}:<account>:${quota.serviceCode}/` +
+          `${quota.quotaCode} to read the applied quota`
         : `${code}: ${messageOf(error)}`
     }
-    const value = (await awsDefault(client, request)) ?? DEFAULT_RULES_PER_GROUP
+    const value = (await awsDefault(client, request, max)) ?? fallback
     return {
       value,
       source: 'default',
       warning:
-        `Could not read the quota '${RULES_QUOTA.name}' (${where}; ${reason}); planning with ` +
-        `the AWS default of ${value} rules per group. If this account's quota was raised, ` +
-        'fewer groups would do.'
+        quota.quotaCode === RULES_QUOTA.quotaCode
+          ? `Could not read the quota '${quota.name}' (${where}; ${reason}); planning with ` +
+            `the AWS default of ${value} rules per group. If this account's quota was raised, ` +
+            'fewer groups would do.'
+          : `Could not read the quota '${quota.name}' (${where}; ${reason}); using the AWS ` +
+            `default of ${value}.`
     }
   } finally {
     client.destroy()
@@ -99,20 +154,24 @@ export async function readRuleQuota(
 
 async function awsDefault(
   client: ServiceQuotasClient,
-  request: { ServiceCode: string; QuotaCode: string }
+  request: { ServiceCode: string; QuotaCode: string },
+  max: number
 ): Promise<number | undefined> {
   try {
-    return quotaValue((await client.send(new GetAWSDefaultServiceQuotaCommand(request))).Quota)
+    return quotaValue((await client.send(new GetAWSDefaultServiceQuotaCommand(request))).Quota, max)
   } catch {
     return undefined
   }
 }
 
 /** The quota as a whole number of rules; Service Quotas sends a double (e.g. 60.0). */
-export function quotaValue(quota: ServiceQuota | undefined): number | undefined {
+export function quotaValue(
+  quota: ServiceQuota | undefined,
+  max: number = MAX_RULES_PER_GROUP
+): number | undefined {
   const value = quota?.Value
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) return undefined
-  return Math.min(Math.floor(value), MAX_RULES_PER_GROUP)
+  return Math.min(Math.floor(value), max)
 }
 
 function codeOf(error: unknown): string {

@@ -5,6 +5,8 @@
 // 65536 characters)", 422 on POST /repos/{owner}/{repo}/issues and .../issues/{n}/comments), so the
 // CIDR lists shrink, then the table, until the text fits, with a pointer to the run's job summary
 // and plan file, which always hold everything.
+import { exposureSection } from '../audit/render.js'
+import type { ExposureReport } from '../audit/run.js'
 import type { RunStatus } from './summary.js'
 import type { IpFamily } from '../types.js'
 import { cellCode, code, codeBlock, html, text } from './markdown.js'
@@ -39,6 +41,7 @@ export interface IssueReport {
     rulesRemoved: number
     outcomes: { region: string; groupId: string; error?: string }[]
   }
+  exposure?: ExposureReport
 }
 
 export interface IssueContext {
@@ -125,8 +128,9 @@ function changedGroups(report: IssueReport): Change[] {
 
 /** Renders with as much detail as fits: every CIDR, then fewer per list, then fewer table rows. */
 function fit(report: IssueReport, context: IssueContext, budget: number, intro: string[]): string {
+  const audit = exposureLines(report, context)
   const render = (cidrs: number, rows: number) =>
-    [...intro, ...render0(report, context, cidrs, rows)].join('\n')
+    [...intro, ...render0(report, context, cidrs, rows), ...audit].join('\n')
   const groups = changedGroups(report)
   const longest = Math.max(
     0,
@@ -142,6 +146,22 @@ function fit(report: IssueReport, context: IssueContext, budget: number, intro: 
   // Not even the headline fits (an absurd budget): cut, keeping the pointer readable.
   const pointer = `\n\n… truncated: ${summaryPointer(context)}`
   return render(0, 0).slice(0, Math.max(0, budget - pointer.length)) + pointer
+}
+
+// Exposure rows in an issue comment: the job summary and plan file list every finding.
+const MAX_EXPOSURE_ROWS = 20
+const MAX_EXPOSURE_CELL = 400
+
+function exposureLines(report: IssueReport, context: IssueContext): string[] {
+  if (!report.exposure) return []
+  return [
+    '',
+    ...exposureSection(report.exposure, value => text(clip(value, MAX_EXPOSURE_CELL)), {
+      heading: '#### Exposure audit',
+      maxRows: MAX_EXPOSURE_ROWS,
+      more: summaryPointer(context).replace(/\.$/, '')
+    })
+  ]
 }
 
 /** Largest n in [0, max] with fits(n) true (fits is monotone), or -1 when even 0 does not fit. */

@@ -18,6 +18,10 @@ export interface Outputs {
   'in-sync': string
   /** check mode only: how far the groups lag the published document; '' when unknown. */
   'staleness-seconds': string
+  /** Partial-pool and wider-exposure findings of the exposure audit. */
+  'exposure-findings': string
+  /** The audit's findings as JSON (see ExposureReport). */
+  exposure: string
 }
 
 /** In a dry run the counts are what the run would change; otherwise what it did change. */
@@ -37,7 +41,24 @@ export function outputsOf(report: RunReport, planFile: string, issueNumber = '')
     'issue-number': issueNumber,
     accounts: JSON.stringify(perAccount),
     'in-sync': report.check ? String(report.check.inSync) : '',
-    'staleness-seconds': String(report.check?.stalenessSeconds ?? '')
+    'staleness-seconds': String(report.check?.stalenessSeconds ?? ''),
+    'exposure-findings': String(report.exposure?.exposureCount ?? 0),
+    exposure: JSON.stringify(exposureOutput(report))
+  }
+}
+
+// A step output is read whole into the runner's memory; the plan file keeps every finding.
+const MAX_OUTPUT_FINDINGS = 500
+
+function exposureOutput(report: RunReport): object {
+  const exposure = report.exposure
+  if (!exposure) return { audited: [], findings: [], warnings: [], truncated: false }
+  return {
+    'exposure-findings': exposure.exposureCount,
+    audited: exposure.audited,
+    findings: exposure.findings.slice(0, MAX_OUTPUT_FINDINGS),
+    warnings: exposure.warnings,
+    truncated: exposure.findings.length > MAX_OUTPUT_FINDINGS
   }
 }
 
@@ -97,6 +118,7 @@ export function writePlanFile(report: RunReport, env: NodeJS.ProcessEnv): string
     warnings: report.warnings ?? [],
     applied: report.applied ?? null,
     check: report.check ?? null,
+    exposure: report.exposure ?? null,
     error: report.error ?? null
   }
   writeFileSync(path, `${JSON.stringify(document)}\n`)

@@ -4,6 +4,8 @@ import type { ApplyResult } from '../apply.js'
 import type { CheckResult } from '../check.js'
 import { describeToken } from '../check.js'
 import { formatDuration } from '../duration.js'
+import { exposureSection } from '../audit/render.js'
+import type { ExposureReport } from '../audit/run.js'
 import type { SkippedGroup } from '../inventory.js'
 import type { GroupChange, Plan, Pool } from '../plan.js'
 import type { IpFamily, RangeSource } from '../types.js'
@@ -34,6 +36,8 @@ export interface RunReport {
   applied?: ApplyResult
   /** check mode's verdict (src/check.ts). */
   check?: CheckResult
+  /** The exposure audit (after plan and apply), when it ran. */
+  exposure?: ExposureReport
   skipped: SkippedGroup[]
   /** Regions (prefixed with the account when several) where no tagged group was found. */
   emptyRegions: string[]
@@ -50,6 +54,7 @@ export const SUMMARY_BUDGET_BYTES = 900 * 1024
 // CIDRs listed in the whole summary (~45 bytes each); the plan file has every one.
 const MAX_LISTED_CIDRS = 1000
 const MAX_SKIPPED_ROWS = 200
+const MAX_EXPOSURE_ROWS = 200
 const PLAN_FILE_HINT = 'the plan file (`plan-file` output) has the full plan'
 
 export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BYTES): string {
@@ -64,7 +69,14 @@ export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BY
     ...alerts(report),
     ...(report.check ? [...checkSection(report.check), ''] : []),
     ...(report.source ? [...sourceSection(report), ''] : []),
-    ...heldBackAlerts(report)
+    ...heldBackAlerts(report),
+    ...(report.exposure
+      ? exposureSection(report.exposure, text, {
+          heading: '### Exposure audit',
+          maxRows: MAX_EXPOSURE_ROWS,
+          more: PLAN_FILE_HINT
+        })
+      : [])
   ]
   const tail = report.skipped.length > 0 ? [...skippedTable(report.skipped), ''] : []
 

@@ -1,14 +1,27 @@
 // The optional tracking issue: after a run that changed rules (or would, in a dry run), comment on
 // the repository's one open tracking issue, or open it.
-import type { Config } from '../config.js'
+import type { Notification } from '../types.js'
 import type { TrackingIssueResult } from './issue.js'
 import { syncTrackingIssue, trackingKey, trackingMarker } from './issue.js'
 import { hasChanges, renderIssueBody, renderIssueComment, runUrlFrom } from './issue-body.js'
 import type { RunReport } from './summary.js'
 
+/** The plain values of the run's configuration this needs (the parsed Config satisfies it). */
+export interface TrackingSettings {
+  service: string
+  regions: string[]
+  globalNameTag: string
+  regionalNameTag: string
+  autoUpdateTag: string
+  protocolPorts: Map<string, number>
+  event: string
+  notification: Notification
+  tracking: { issueLabel: string; githubToken: string }
+}
+
 export async function openOrUpdateTrackingIssue(
   report: RunReport,
-  config: Config,
+  config: TrackingSettings,
   env: Record<string, string | undefined>,
   log: (message: string) => void
 ): Promise<TrackingIssueResult | undefined> {
