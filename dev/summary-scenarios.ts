@@ -285,6 +285,29 @@ export function scenarios(): Record<string, RunReport> {
         ]
       }
     },
+    'no change, exposure findings': {
+      ...base('no-change'),
+      plan: plan(steadyPools()),
+      exposure: {
+        findings: [
+          {
+            kind: 'wider-exposure',
+            severity: 'high',
+            account: ACCOUNT,
+            region: REGION,
+            pool: `${ACCOUNT}/${REGION}/${VPC}/global/tcp:443`,
+            port: 443,
+            interfaceId: 'eni-0abc',
+            // A user-set interface description is untrusted: a pipe, a mention, a link.
+            message:
+              'eni-0abc (interface, "team | @octocat [x](https://evil.example)") answers more than CloudFront on tcp/443'
+          }
+        ],
+        exposureCount: 1,
+        audited: [`${ACCOUNT} ${REGION}`],
+        warnings: []
+      }
+    },
     'no group (failed setup)': {
       ...base('failed'),
       emptyRegions: [REGION],
