@@ -1,0 +1,138 @@
+// Pool growth, the I/O: read the interfaces that carry each short pool and the groups-per-interface
+// quota (decide, before any change), then create the groups and attach them, before the plan's
+// first authorize: an empty group allows nothing, so attaching it first opens no gap.
+import { attachmentOf } from '../audit/attachment.js'
+import type { AuditEc2Api } from '../audit/ec2-reads.js'
+import type { ManagedGroup } from '../inventory.js'
+import { poolId } from '../plan.js'
+import type { GrowthEc2Api } from './ec2-writes.js'
+import type { Attach, GrowthDecision, NewGroup } from './plan.js'
+import { decideGrowth } from './plan.js'
+
+export interface GrowthPlace {
+  account: string
+  region: string
+  reads: AuditEc2Api
+  writes: GrowthEc2Api
+  groupsPerInterface: () => Promise<{ value: number; warning?: string }>
+}
+
+export interface CreatedGroup {
+  account: string
+  region: string
+  poolId: string
+  groupId: string
+  groupName: string
+  attachedTo: string[]
+}
+
+export interface PreparedGrowth {
+  decisions: Map<string, GrowthDecision>
+  refusals: string[]
+  warnings: string[]
+}
+
+const key = (account: string, region: string) => `${account}/${region}`
+
+/** Reads and decides, per account and region; changes nothing. */
+export async function prepareGrowth(
+  newGroups: NewGroup[],
+  groups: ManagedGroup[],
+  placeOf: (account: string, region: string) => GrowthPlace
+): Promise<PreparedGrowth> {
+  const decisions = new Map<string, GrowthDecision>()
+  const refusals: string[] = []
+  const warnings: string[] = []
+  const places = [...new Set(newGroups.map(g => key(g.account, g.region)))].sort()
+  for (const where of places) {
+    const inPlace = newGroups.filter(g => key(g.account, g.region) === where)
+    const first = inPlace[0] as NewGroup
+    const place = placeOf(first.account, first.region)
+    const members = new Map<string, string[]>()
+    for (const group of groups) {
+      if (key(group.account, group.region) !== where) continue
+      const id = poolId(group)
+      members.set(id, [...(members.get(id) ?? []), group.groupId])
+    }
+    const ids = [...new Set(inPlace.flatMap(g => members.get(g.poolId) ?? []))]
+    let interfaces
+    try {
+      interfaces = await place.reads.interfacesWithGroups(ids)
+    } catch (error) {
+      refusals.push(
+        `Pools in ${first.account} ${first.region} cannot grow: reading their network interfaces ` +
+          `failed (${(error as Error).message}); the role needs ec2:DescribeNetworkInterfaces.`
+      )
+      continue
+    }
+    const quota = await place.groupsPerInterface()
+    if (quota.warning) warnings.push(quota.warning)
+    const decision = decideGrowth(
+      inPlace,
+      members,
+      interfaces.map(eni => ({
+        id: eni.NetworkInterfaceId ?? '',
+        groupIds: (eni.Groups ?? []).map(g => g.GroupId ?? ''),
+        attachment: attachmentOf(eni)
+      })),
+      quota.value
+    )
+    decisions.set(where, decision)
+    refusals.push(...decision.refusals)
+  }
+  return { decisions, refusals, warnings }
+}
+
+/**
+ * Creates every new group, then attaches them; returns placeholder -> real id. Throws on the first
+ * failure, before any rule changes (the caller applies the plan only after this succeeds).
+ */
+export async function executeGrowth(
+  newGroups: NewGroup[],
+  prepared: PreparedGrowth,
+  placeOf: (account: string, region: string) => GrowthPlace,
+  log: (message: string) => void
+): Promise<{ ids: Map<string, string>; created: CreatedGroup[] }> {
+  const ids = new Map<string, string>()
+  const created: CreatedGroup[] = []
+  for (const group of newGroups) {
+    const place = placeOf(group.account, group.region)
+    const groupId = await place.writes.createGroup(group)
+    ids.set(group.placeholderId, groupId)
+    created.push({
+      account: group.account,
+      region: group.region,
+      poolId: group.poolId,
+      groupId,
+      groupName: group.groupName,
+      attachedTo: []
+    })
+    log(`${group.region} created ${groupId} (${group.groupName}) for pool ${group.poolId}`)
+  }
+  for (const [where, decision] of prepared.decisions) {
+    const [account, region] = where.split('/') as [string, string]
+    const place = placeOf(account, region)
+    for (const attach of decision.attach) {
+      const groupIds = attach.groupIds.map(id => ids.get(id) ?? id)
+      await place.writes.setInterfaceGroups(attach.interfaceId, groupIds)
+      for (const entry of created) {
+        if (groupIds.includes(entry.groupId)) entry.attachedTo.push(describe(attach))
+      }
+      log(`${region} attached ${groupIds.join(', ')} to ${attach.what}`)
+    }
+  }
+  return { ids, created }
+}
+
+const describe = (attach: Attach): string => attach.what
+
+/** Groups grow-pools created that the plan leaves without a managed rule: safe to delete by hand. */
+export function removableGroups(
+  groups: ManagedGroup[],
+  after: ReadonlyMap<string, number>
+): string[] {
+  return groups
+    .filter(group => group.createdByAction && (after.get(group.groupId) ?? 1) === 0)
+    .map(group => group.groupId)
+    .sort()
+}
