@@ -19,7 +19,7 @@ import { discoverRegion } from './discover.js'
 import type { ManagedGroup, Ownership, RegionInventory } from './inventory.js'
 import { PROTOCOL_TAG, SYNC_TOKEN_TAG } from './inventory.js'
 import type { GrowthPlace, PreparedGrowth } from './grow/step.js'
-import { executeGrowth, prepareGrowth, removableGroups } from './grow/step.js'
+import { executeGrowth, hasGrowthWork, prepareGrowth, removableGroups } from './grow/step.js'
 import { planWithGrowth, resolvePlaceholders } from './grow/plan.js'
 import { createGrowthEc2Api } from './grow/ec2-writes.js'
 import { createAuditEc2Api } from './audit/ec2-reads.js'
@@ -136,7 +136,9 @@ async function sync(
   let plan = grown.plan
   const growthPlaces = growthPlacesFor(accounts)
   let prepared: PreparedGrowth | undefined
-  if (grown.newGroups.length > 0 && plan.problems.length === 0) {
+  // Also where a group grow-pools created earlier may still await its attachment.
+  const mayGrow = grown.newGroups.length > 0 || allGroups.some(group => group.createdByAction)
+  if (growing && mayGrow && plan.problems.length === 0) {
     prepared = await prepareGrowth(grown.newGroups, allGroups, growthPlaces)
     for (const warning of prepared.warnings) warn(report, warning)
     if (prepared.refusals.length > 0) {
@@ -212,7 +214,7 @@ async function sync(
     return
   }
 
-  if (prepared) {
+  if (prepared && hasGrowthWork(newGroups, prepared)) {
     const result = await executeGrowth(newGroups, prepared, growthPlaces, info)
     report.growth.created = result.created
     for (const group of result.created) {

@@ -228,6 +228,29 @@ test('refused where nothing carries the pool', async () => {
   expect(mutations()).toEqual([])
 })
 
+test('a created group a stopped run left unattached is attached before any rule goes in', async () => {
+  const g1 = pooled('cf-1', [A, B, X])
+  // What a run killed between CreateSecurityGroup and ModifyNetworkInterfaceAttribute leaves.
+  const orphan = pooled('cloudfront-sg-sync-global-443-2', [], { [CREATED_BY_TAG]: 'grow-pools' })
+  const eni = emulator.addNetworkInterface({
+    region: REGION,
+    vpcId: VPC,
+    groupIds: [g1],
+    instanceId: emulator.newInstanceId()
+  })
+  const run = await growAndSync(wanted([A, B, C, D]))
+  expect(run.refusals).toEqual([])
+  expect(run.created).toEqual([])
+  expect(mutations()).toEqual([
+    'ModifyNetworkInterfaceAttribute',
+    'CreateTags',
+    'AuthorizeSecurityGroupIngress',
+    'RevokeSecurityGroupIngress'
+  ])
+  expect(emulator.listNetworkInterfaces().find(e => e.id === eni)?.groupIds).toEqual([g1, orphan])
+  expect([...allowedOn(eni, emulator.listGroups())].sort()).toEqual([A, B, C, D].sort())
+})
+
 test('a grown group left empty is reported removable, and never deleted', async () => {
   const g1 = pooled('cf-1', [A, B])
   const grown = pooled('cloudfront-sg-sync-global-443-2', [C], { [CREATED_BY_TAG]: 'grow-pools' })

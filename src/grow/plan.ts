@@ -130,23 +130,59 @@ export interface GrowthDecision {
   refusals: string[]
 }
 
+/** One pool's groups to attach: `members` are in place, `adding` must join them everywhere. */
+export interface GrowthNeed {
+  poolId: string
+  members: string[]
+  adding: string[]
+}
+
 /**
- * Where each new group goes, or why not. Attachable: an instance's interface, or a detached plain
- * interface nobody manages. Load balancers' interfaces are changed through ELBv2 only
- * (SetSecurityGroups), which this build does not carry: refused, naming the load balancer.
+ * What each short pool needs: its members, and the new groups (placeholders). A group grow-pools
+ * created earlier that some interface carrying the rest of the pool lacks (a run stopped between
+ * create and attach) is attached again before anything else: otherwise the plan would put ranges
+ * in a group nothing carries, and CloudFront would be refused on those ranges.
+ */
+export function growthNeeds(
+  newGroups: NewGroup[],
+  groups: ManagedGroup[],
+  interfaces: GrowthInterface[]
+): GrowthNeed[] {
+  const byPool = new Map<string, ManagedGroup[]>()
+  for (const group of groups)
+    byPool.set(poolId(group), [...(byPool.get(poolId(group)) ?? []), group])
+  const needs: GrowthNeed[] = []
+  for (const [id, pool] of [...byPool].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const base = pool.filter(g => !g.createdByAction).map(g => g.groupId)
+    const carriers = interfaces.filter(eni => base.every(g => eni.groupIds.includes(g)))
+    const unattached = pool
+      .filter(g => g.createdByAction)
+      .filter(g => carriers.some(eni => !eni.groupIds.includes(g.groupId)))
+      .map(g => g.groupId)
+    const adding = [
+      ...unattached,
+      ...newGroups.filter(g => g.poolId === id).map(g => g.placeholderId)
+    ]
+    if (adding.length === 0) continue
+    const members = pool.map(g => g.groupId).filter(g => !unattached.includes(g))
+    needs.push({ poolId: id, members, adding })
+  }
+  return needs
+}
+
+/**
+ * Where each group to add goes, or why not. Attachable: an instance's interface, or a detached
+ * plain interface nobody manages. Load balancers' interfaces change only through ELBv2
+ * (SetSecurityGroups), which this version does not call: refused, naming the load balancer.
  */
 export function decideGrowth(
-  newGroups: NewGroup[],
-  poolGroupIds: ReadonlyMap<string, string[]>,
+  needs: GrowthNeed[],
   interfaces: GrowthInterface[],
   groupsPerInterface: number
 ): GrowthDecision {
   const refusals: string[] = []
   const attach = new Map<string, Attach>()
-  const pools = [...new Set(newGroups.map(group => group.poolId))].sort()
-  for (const id of pools) {
-    const members = poolGroupIds.get(id) ?? []
-    const adding = newGroups.filter(group => group.poolId === id).map(g => g.placeholderId)
+  for (const { poolId: id, members, adding } of needs) {
     const carriers = interfaces.filter(eni => eni.groupIds.some(g => members.includes(g)))
     if (carriers.length === 0) {
       // A group nothing carries would take the overflow and protect nothing: CloudFront's requests
@@ -173,16 +209,17 @@ export function decideGrowth(
         continue
       }
       const current = attach.get(eni.id)?.groupIds ?? eni.groupIds
-      const next = [...current, ...adding]
+      const next = [...current, ...adding.filter(g => !current.includes(g))]
       if (next.length > groupsPerInterface) {
         refusals.push(
           `Pool ${id} cannot grow: ${what} carries ${current.length} security group(s) and the ` +
             `quota allows ${groupsPerInterface} per interface (L-2AFB9258), so the ` +
-            `${adding.length} new group(s) do not fit. Raise the quota or free a slot.`
+            `${next.length - current.length} new group(s) do not fit. Raise the quota or free a slot.`
         )
         continue
       }
-      attach.set(eni.id, { interfaceId: eni.id, groupIds: next, what })
+      if (next.length > current.length)
+        attach.set(eni.id, { interfaceId: eni.id, groupIds: next, what })
     }
   }
   return { attach: refusals.length > 0 ? [] : [...attach.values()], refusals }

@@ -4,10 +4,9 @@
 import { attachmentOf } from '../audit/attachment.js'
 import type { AuditEc2Api } from '../audit/ec2-reads.js'
 import type { ManagedGroup } from '../inventory.js'
-import { poolId } from '../plan.js'
 import type { GrowthEc2Api } from './ec2-writes.js'
-import type { Attach, GrowthDecision, NewGroup } from './plan.js'
-import { decideGrowth } from './plan.js'
+import type { Attach, GrowthDecision, GrowthInterface, NewGroup } from './plan.js'
+import { decideGrowth, growthNeeds } from './plan.js'
 
 export interface GrowthPlace {
   account: string
@@ -34,7 +33,10 @@ export interface PreparedGrowth {
 
 const key = (account: string, region: string) => `${account}/${region}`
 
-/** Reads and decides, per account and region; changes nothing. */
+/**
+ * Reads and decides, per account and region where a pool grows or holds a group grow-pools
+ * created; changes nothing.
+ */
 export async function prepareGrowth(
   newGroups: NewGroup[],
   groups: ManagedGroup[],
@@ -43,44 +45,49 @@ export async function prepareGrowth(
   const decisions = new Map<string, GrowthDecision>()
   const refusals: string[] = []
   const warnings: string[] = []
-  const places = [...new Set(newGroups.map(g => key(g.account, g.region)))].sort()
+  const places = [
+    ...new Set([
+      ...newGroups.map(g => key(g.account, g.region)),
+      ...groups.filter(g => g.createdByAction).map(g => key(g.account, g.region))
+    ])
+  ].sort()
   for (const where of places) {
+    const [account, region] = where.split('/') as [string, string]
+    const place = placeOf(account, region)
     const inPlace = newGroups.filter(g => key(g.account, g.region) === where)
-    const first = inPlace[0] as NewGroup
-    const place = placeOf(first.account, first.region)
-    const members = new Map<string, string[]>()
-    for (const group of groups) {
-      if (key(group.account, group.region) !== where) continue
-      const id = poolId(group)
-      members.set(id, [...(members.get(id) ?? []), group.groupId])
-    }
-    const ids = [...new Set(inPlace.flatMap(g => members.get(g.poolId) ?? []))]
-    let interfaces
+    const here = groups.filter(g => key(g.account, g.region) === where)
+    let interfaces: GrowthInterface[]
     try {
-      interfaces = await place.reads.interfacesWithGroups(ids)
-    } catch (error) {
-      refusals.push(
-        `Pools in ${first.account} ${first.region} cannot grow: reading their network interfaces ` +
-          `failed (${(error as Error).message}); the role needs ec2:DescribeNetworkInterfaces.`
-      )
-      continue
-    }
-    const quota = await place.groupsPerInterface()
-    if (quota.warning) warnings.push(quota.warning)
-    const decision = decideGrowth(
-      inPlace,
-      members,
-      interfaces.map(eni => ({
+      const read = await place.reads.interfacesWithGroups(here.map(g => g.groupId))
+      interfaces = read.map(eni => ({
         id: eni.NetworkInterfaceId ?? '',
         groupIds: (eni.Groups ?? []).map(g => g.GroupId ?? ''),
         attachment: attachmentOf(eni)
-      })),
-      quota.value
-    )
+      }))
+    } catch (error) {
+      refusals.push(
+        `Pools in ${account} ${region} cannot grow: reading their network interfaces failed ` +
+          `(${(error as Error).message}); the role needs ec2:DescribeNetworkInterfaces.`
+      )
+      continue
+    }
+    const needs = growthNeeds(inPlace, here, interfaces)
+    if (needs.length === 0) continue
+    const quota = await place.groupsPerInterface()
+    if (quota.warning) warnings.push(quota.warning)
+    const decision = decideGrowth(needs, interfaces, quota.value)
     decisions.set(where, decision)
     refusals.push(...decision.refusals)
   }
   return { decisions, refusals, warnings }
+}
+
+/** Whether anything is to be created or attached. */
+export function hasGrowthWork(newGroups: NewGroup[], prepared: PreparedGrowth): boolean {
+  return (
+    newGroups.length > 0 ||
+    [...prepared.decisions.values()].some(decision => decision.attach.length > 0)
+  )
 }
 
 /**
