@@ -98,3 +98,16 @@ test('grow-pools in a dry run counts the groups it would create and creates none
   expect(Number(result.outputs['groups-created'])).toBeGreaterThanOrEqual(1)
   expect(emulator.mutatingCalls()).toEqual([])
 })
+
+test('grow-pools refuses, before any change, a pool a load balancer carries', async () => {
+  const tags = { Name: 'cloudfront_g', AutoUpdate: 'true', Protocol: 'https' }
+  const pool = emulator.createGroup({ region: 'us-east-1', vpcId: 'vpc-1', name: 'cf-1', tags })
+  aws.elbv2.reset()
+  aws.elbv2.addLoadBalancer({ region: 'us-east-1', vpcId: 'vpc-1', name: 'shop', groupIds: [pool] })
+  const result = await run({ 'grow-pools': 'true' })
+  expect(result.exitCode).toBe(1)
+  expect(emulator.mutatingCalls()).toEqual([])
+  expect(result.summary).toContain('⛔ **Refused**')
+  expect(result.summary).toContain('application load balancer shop')
+  expect(result.outputs['groups-created']).toBe('0')
+})
