@@ -22,6 +22,7 @@ import type { GrowthPlace, PreparedGrowth } from './grow/step.js'
 import { executeGrowth, hasGrowthWork, prepareGrowth, removableGroups } from './grow/step.js'
 import { planWithGrowth, resolvePlaceholders } from './grow/plan.js'
 import { createGrowthEc2Api } from './grow/ec2-writes.js'
+import { createLoadBalancerApi } from './grow/elbv2.js'
 import { createAuditEc2Api } from './audit/ec2-reads.js'
 import type { Plan } from './plan.js'
 import { buildPlan } from './plan.js'
@@ -268,6 +269,7 @@ function growthPlacesFor(accounts: AwsAccount[]): (account: string, region: stri
       region,
       reads: createAuditEc2Api(options),
       writes: createGrowthEc2Api(options),
+      loadBalancers: createLoadBalancerApi(options),
       groupsPerInterface: () =>
         readGroupsPerInterfaceQuota(region, credentials, { userAgent: USER_AGENT })
     }

@@ -99,14 +99,48 @@ test('grow-pools in a dry run counts the groups it would create and creates none
   expect(emulator.mutatingCalls()).toEqual([])
 })
 
-test('grow-pools refuses, before any change, a pool a load balancer carries', async () => {
+test('grow-pools on a load balancer: SetSecurityGroups with its groups plus the new one', async () => {
   const tags = { Name: 'cloudfront_g', AutoUpdate: 'true', Protocol: 'https' }
   const pool = emulator.createGroup({ region: 'us-east-1', vpcId: 'vpc-1', name: 'cf-1', tags })
   aws.elbv2.reset()
-  aws.elbv2.addLoadBalancer({ region: 'us-east-1', vpcId: 'vpc-1', name: 'shop', groupIds: [pool] })
+  const arn = aws.elbv2.addLoadBalancer({
+    region: 'us-east-1',
+    vpcId: 'vpc-1',
+    name: 'shop',
+    groupIds: [pool]
+  })
+  const result = await run({ 'grow-pools': 'true' })
+  expect(result.stderr).toBe('')
+  expect(result.exitCode).toBe(0)
+  const created = emulator
+    .listGroups()
+    .filter(g => g.tags['cloudfront-sg-sync:created-by'] === 'grow-pools')
+    .map(g => g.groupId)
+  expect(created.length).toBe(Number(result.outputs['groups-created']))
+  expect(aws.elbv2.groupsOf(arn)).toEqual([pool, ...created])
+  for (const eni of emulator.listNetworkInterfaces()) {
+    expect(eni.groupIds).toEqual([pool, ...created])
+  }
+  expect(result.summary).toContain('application load balancer shop')
+})
+
+test('grow-pools refuses, before any change, a load balancer without a free group slot', async () => {
+  const tags = { Name: 'cloudfront_g', AutoUpdate: 'true', Protocol: 'https' }
+  const pool = emulator.createGroup({ region: 'us-east-1', vpcId: 'vpc-1', name: 'cf-1', tags })
+  const others = [1, 2, 3, 4].map(n =>
+    emulator.createGroup({ region: 'us-east-1', vpcId: 'vpc-1', name: `o-${n}`, tags: {} })
+  )
+  aws.elbv2.reset()
+  aws.elbv2.addLoadBalancer({
+    region: 'us-east-1',
+    vpcId: 'vpc-1',
+    name: 'shop',
+    groupIds: [pool, ...others]
+  })
   const result = await run({ 'grow-pools': 'true' })
   expect(result.exitCode).toBe(1)
   expect(emulator.mutatingCalls()).toEqual([])
+  expect(aws.elbv2.calls.filter(c => c.action === 'SetSecurityGroups')).toEqual([])
   expect(result.summary).toContain('⛔ **Refused**')
   expect(result.summary).toContain('application load balancer shop')
   expect(result.outputs['groups-created']).toBe('0')

@@ -6,12 +6,14 @@ import { applyPlan } from '../../src/apply.js'
 import { createAuditEc2Api } from '../../src/audit/ec2-reads.js'
 import { discoverRegion } from '../../src/discover.js'
 import { createGrowthEc2Api } from '../../src/grow/ec2-writes.js'
+import { createLoadBalancerApi } from '../../src/grow/elbv2.js'
 import { CREATED_BY_TAG, planWithGrowth, resolvePlaceholders } from '../../src/grow/plan.js'
 import type { GrowthPlace } from '../../src/grow/step.js'
 import { executeGrowth, prepareGrowth, removableGroups } from '../../src/grow/step.js'
 import type { CidrsByScope } from '../../src/types.js'
 import { Ec2Emulator } from '../../dev/emulators/ec2.js'
 import type { GroupSnapshot } from '../../dev/emulators/ec2.js'
+import { Elbv2Emulator } from '../../dev/emulators/elbv2.js'
 import { DEFAULT_OWNERSHIP, regionClients } from '../helpers/sync-fixtures.js'
 
 const REGION = 'us-east-1'
@@ -19,19 +21,24 @@ const ACCOUNT = '000000000000'
 const VPC = 'vpc-0d3fa017000000000'
 const LIMIT = 3
 const emulator = new Ec2Emulator({ rulesPerGroupLimit: LIMIT })
+const elbv2 = new Elbv2Emulator(emulator)
 let apiFor = regionClients(8)
 
 beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_EC2 = await emulator.start()
+  process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 = await elbv2.start()
   process.env.AWS_ACCESS_KEY_ID = 'AKIDGROWTEST'
   process.env.AWS_SECRET_ACCESS_KEY = 'grow-test-secret'
 })
 afterAll(async () => {
   delete process.env.AWS_ENDPOINT_URL_EC2
+  delete process.env.AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2
   await emulator.stop()
+  await elbv2.stop()
 })
 beforeEach(() => {
   emulator.reset()
+  elbv2.reset()
   emulator.rulesPerGroupLimit = LIMIT
   emulator.onStateChange = undefined
   apiFor = regionClients(8)
@@ -47,6 +54,7 @@ const place: GrowthPlace = {
   region: REGION,
   reads: createAuditEc2Api({ region: REGION }),
   writes: createGrowthEc2Api({ region: REGION }),
+  loadBalancers: createLoadBalancerApi({ region: REGION }),
   groupsPerInterface: async () => ({ value: 5 })
 }
 
@@ -206,18 +214,79 @@ test('refused before any change where the pool is partial on an interface', asyn
   expect(mutations()).toEqual([])
 })
 
-test("refused before any change where a load balancer's interface carries the pool", async () => {
+test('a full pool on a load balancer grows: SetSecurityGroups keeps its groups, before any rule', async () => {
+  const g1 = pooled('cf-1', [A, B, X])
+  const app = other('alb-base')
+  const arn = elbv2.addLoadBalancer({
+    region: REGION,
+    vpcId: VPC,
+    name: 'shop',
+    groupIds: [app, g1]
+  })
+  const enis = emulator.listNetworkInterfaces().map(e => e.id)
+  const gaps: string[] = []
+  emulator.onStateChange = (snapshot, call) => {
+    for (const eni of enis) {
+      const allowed = allowedOn(eni, snapshot)
+      for (const cidr of [A, B]) if (!allowed.has(cidr)) gaps.push(`${call?.action}: ${cidr}`)
+    }
+  }
+  const lbCallsBefore = elbv2.calls.length
+  const run = await growAndSync(wanted([A, B, C, D]))
+  expect(run.refusals).toEqual([])
+  const created = run.created?.[0]?.groupId as string
+  expect(elbv2.calls.slice(lbCallsBefore).map(c => c.action)).toEqual([
+    'DescribeLoadBalancers',
+    'SetSecurityGroups'
+  ])
+  expect(elbv2.groupsOf(arn)).toEqual([app, g1, created])
+  // SetSecurityGroups happened after the create and before the first rule went in.
+  const set = elbv2.calls.find(c => c.action === 'SetSecurityGroups')
+  expect(set?.params).toMatchObject({
+    'SecurityGroups.member.1': app,
+    'SecurityGroups.member.2': g1,
+    'SecurityGroups.member.3': created
+  })
+  expect(mutations()).toEqual([
+    'CreateSecurityGroup',
+    'CreateTags',
+    'AuthorizeSecurityGroupIngress',
+    'RevokeSecurityGroupIngress'
+  ])
+  const authorizeAt = emulator.calls.find(c => c.action === 'AuthorizeSecurityGroupIngress')
+  expect(authorizeAt?.params.GroupId).toBe(created)
+  expect(gaps).toEqual([])
+  for (const eni of enis) {
+    expect([...allowedOn(eni, emulator.listGroups())].sort()).toEqual([A, B, C, D].sort())
+  }
+})
+
+test('refused before any change where a load balancer already has 5 groups', async () => {
+  const g1 = pooled('cf-1', [A, B, X])
+  elbv2.addLoadBalancer({
+    region: REGION,
+    vpcId: VPC,
+    name: 'full',
+    groupIds: [g1, other('o1'), other('o2'), other('o3'), other('o4')]
+  })
+  const run = await growAndSync(wanted([A, B, C, D]))
+  expect(run.refusals.join(' ')).toMatch(/application load balancer full\) has 5 .* at most 5/)
+  expect(mutations()).toEqual([])
+  expect(elbv2.calls.filter(c => c.action === 'SetSecurityGroups')).toEqual([])
+})
+
+test("refused before any change where a gateway load balancer's interface carries the pool", async () => {
   const g1 = pooled('cf-1', [A, B, X])
   emulator.addNetworkInterface({
     region: REGION,
     vpcId: VPC,
     groupIds: [g1],
-    description: 'ELB app/my-alb/50dc6c495c0c9188',
-    interfaceType: 'interface',
+    description: 'ELB gwy/inspect/50dc6c495c0c9188',
+    interfaceType: 'gateway_load_balancer',
     requesterId: 'amazon-elb'
   })
   const run = await growAndSync(wanted([A, B, C, D]))
-  expect(run.refusals.join(' ')).toMatch(/application load balancer my-alb/)
+  expect(run.refusals.join(' ')).toMatch(/gateway load balancer inspect/)
   expect(mutations()).toEqual([])
 })
 

@@ -115,7 +115,18 @@ test.each<[string, GrowthInterface[], RegExp]>([
   ['the pool is partial', [instance('eni-a', ['sg-1'])], /eni-a .* carries only part .*sg-2/],
   ['nothing carries the pool', [], /no network interface carries it/],
   [
-    'a load balancer carries it',
+    'a gateway load balancer carries it',
+    [
+      {
+        id: 'eni-l',
+        groupIds: ['sg-1', 'sg-2'],
+        attachment: { kind: 'load-balancer', type: 'gateway', name: 'inspect' }
+      }
+    ],
+    /gateway load balancer inspect.*does not change/
+  ],
+  [
+    'a load balancer was not described',
     [
       {
         id: 'eni-l',
@@ -123,7 +134,7 @@ test.each<[string, GrowthInterface[], RegExp]>([
         attachment: { kind: 'load-balancer', type: 'application', name: 'shop' }
       }
     ],
-    /application load balancer shop.*SetSecurityGroups/
+    /DescribeLoadBalancers did not return load balancer shop/
   ],
   [
     'a service manages the interface',
@@ -150,6 +161,35 @@ test.each<[string, GrowthInterface[], RegExp]>([
   )
   expect(decision.refusals.join(' ')).toMatch(message)
   expect(decision.attach).toEqual([])
+})
+
+test('a load balancer gets its groups plus the new ones, once, whatever its interfaces', () => {
+  const lbEni = (id: string): GrowthInterface => ({
+    id,
+    groupIds: ['sg-1', 'sg-2', 'sg-base'],
+    attachment: { kind: 'load-balancer', type: 'application', name: 'shop' }
+  })
+  const lb = {
+    arn: 'arn:lb/shop',
+    name: 'shop',
+    type: 'application',
+    groupIds: ['sg-base', 'sg-1', 'sg-2']
+  }
+  const decision = decideGrowth(
+    [need(['sg-new-1'])],
+    [lbEni('eni-1'), lbEni('eni-2')],
+    5,
+    new Map([['shop', lb]])
+  )
+  expect(decision.refusals).toEqual([])
+  expect(decision.attach).toEqual([])
+  expect(decision.attachLoadBalancers).toEqual([
+    {
+      arn: 'arn:lb/shop',
+      groupIds: ['sg-base', 'sg-1', 'sg-2', 'sg-new-1'],
+      what: 'application load balancer shop'
+    }
+  ])
 })
 
 test('a created group some carrier of the pool lacks is attached again; one in place is not', () => {

@@ -108,10 +108,18 @@ describe('pool growth (AllowPoolGrowth)', () => {
     expect([...new Set(actions)].sort()).toEqual([
       'ec2:CreateSecurityGroup',
       'ec2:CreateTags',
-      'ec2:ModifyNetworkInterfaceAttribute'
+      'ec2:ModifyNetworkInterfaceAttribute',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:SetSecurityGroups'
+    ])
+    expect(bySid.AttachGroupsToLoadBalancers?.Resource).toEqual([
+      'arn:aws:elasticloadbalancing:*:111122223333:loadbalancer/app/*',
+      'arn:aws:elasticloadbalancing:*:111122223333:loadbalancer/net/*'
     ])
     for (const s of statements()) {
       expect(s.Effect).toBe('Allow')
+      // Only the read-only DescribeLoadBalancers, which has no resource-level permission, is "*".
+      if (s.Sid === 'ReadLoadBalancers') continue
       for (const resource of list(s.Resource)) expect(resource).toContain(':111122223333:')
     }
   })

@@ -27,6 +27,7 @@ import {
   xmlText
 } from './aws-query.js'
 import type { Ec2Emulator } from './ec2.js'
+import { DEFAULT_ACCOUNT_ID } from './ec2.js'
 
 export const ELBV2_XML_NAMESPACE = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/'
 /** "Security groups per load balancer: 5" (Elastic Load Balancing quotas, ALB and NLB). */
@@ -74,7 +75,7 @@ export class Elbv2Emulator {
 
   constructor(
     private readonly ec2: Ec2Emulator,
-    private readonly defaultAccount = '123456789012'
+    private readonly defaultAccount = DEFAULT_ACCOUNT_ID
   ) {}
 
   start(port = 0): Promise<string> {

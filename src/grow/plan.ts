@@ -124,8 +124,27 @@ export interface Attach {
   what: string
 }
 
+export interface AttachLoadBalancer {
+  arn: string
+  /** The complete new list: SetSecurityGroups replaces the load balancer's groups. */
+  groupIds: string[]
+  what: string
+}
+
+/** A load balancer as DescribeLoadBalancers tells it. */
+export interface GrowthLoadBalancer {
+  arn: string
+  name: string
+  type: string
+  groupIds: string[]
+}
+
+/** "Security groups per load balancer: 5" (Elastic Load Balancing quotas, ALB and NLB). */
+export const GROUPS_PER_LOAD_BALANCER = 5
+
 export interface GrowthDecision {
   attach: Attach[]
+  attachLoadBalancers: AttachLoadBalancer[]
   /** Why growth is refused; empty when it may go ahead. */
   refusals: string[]
 }
@@ -171,17 +190,19 @@ export function growthNeeds(
 }
 
 /**
- * Where each group to add goes, or why not. Attachable: an instance's interface, or a detached
- * plain interface nobody manages. Load balancers' interfaces change only through ELBv2
- * (SetSecurityGroups), which this version does not call: refused, naming the load balancer.
+ * Where each group to add goes, or why not. Attachable: an instance's interface, a detached plain
+ * interface nobody manages, and an Application or Network Load Balancer (through ELBv2
+ * SetSecurityGroups, whose interfaces follow). Anything else is refused, naming it.
  */
 export function decideGrowth(
   needs: GrowthNeed[],
   interfaces: GrowthInterface[],
-  groupsPerInterface: number
+  groupsPerInterface: number,
+  loadBalancers: ReadonlyMap<string, GrowthLoadBalancer> = new Map()
 ): GrowthDecision {
   const refusals: string[] = []
   const attach = new Map<string, Attach>()
+  const attachLb = new Map<string, AttachLoadBalancer>()
   for (const { poolId: id, members, adding } of needs) {
     const carriers = interfaces.filter(eni => eni.groupIds.some(g => members.includes(g)))
     if (carriers.length === 0) {
@@ -203,6 +224,38 @@ export function decideGrowth(
         )
         continue
       }
+      const lbAttachment = eni.attachment
+      if (
+        lbAttachment.kind === 'load-balancer' &&
+        (lbAttachment.type === 'application' || lbAttachment.type === 'network')
+      ) {
+        const lb = loadBalancers.get(lbAttachment.name)
+        if (!lb) {
+          refusals.push(
+            `Pool ${id} cannot grow: ${what}: DescribeLoadBalancers did not return load balancer ` +
+              `${lbAttachment.name}.`
+          )
+          continue
+        }
+        const current = attachLb.get(lb.arn)?.groupIds ?? lb.groupIds
+        const next = [...current, ...adding.filter(g => !current.includes(g))]
+        if (next.length > GROUPS_PER_LOAD_BALANCER) {
+          refusals.push(
+            `Pool ${id} cannot grow: ${what} has ${current.length} security group(s) and a load ` +
+              `balancer takes at most ${GROUPS_PER_LOAD_BALANCER}, so the ` +
+              `${next.length - current.length} new group(s) do not fit. Free a slot first.`
+          )
+          continue
+        }
+        if (next.length > current.length) {
+          attachLb.set(lb.arn, {
+            arn: lb.arn,
+            groupIds: next,
+            what: describeAttachment(eni.attachment)
+          })
+        }
+        continue
+      }
       const reason = unattachable(eni.attachment)
       if (reason) {
         refusals.push(`Pool ${id} cannot grow: ${what} ${reason}`)
@@ -222,16 +275,18 @@ export function decideGrowth(
         attach.set(eni.id, { interfaceId: eni.id, groupIds: next, what })
     }
   }
-  return { attach: refusals.length > 0 ? [] : [...attach.values()], refusals }
+  if (refusals.length > 0) return { attach: [], attachLoadBalancers: [], refusals }
+  return { attach: [...attach.values()], attachLoadBalancers: [...attachLb.values()], refusals }
 }
 
 function unattachable(attachment: Attachment): string | undefined {
   if (attachment.kind === 'instance') return undefined
   if (attachment.kind === 'load-balancer') {
+    // Gateway Load Balancers take no security group; Classic ones change through another API.
     return (
-      `belongs to a load balancer, whose groups change only through ELBv2 SetSecurityGroups; ` +
-      'growing pools on load balancers is not available in this version. Tag another group ' +
-      'for the pool and add it to the load balancer by hand.'
+      `belongs to a ${attachment.type} load balancer, whose groups this action does not change ` +
+      '(only Application and Network Load Balancers, through ELBv2 SetSecurityGroups). Tag ' +
+      'another group for the pool and add it to the load balancer by hand.'
     )
   }
   if (attachment.interfaceType === 'interface' && !attachment.requesterId) return undefined

@@ -5,7 +5,14 @@ import { attachmentOf } from '../audit/attachment.js'
 import type { AuditEc2Api } from '../audit/ec2-reads.js'
 import type { ManagedGroup } from '../inventory.js'
 import type { GrowthEc2Api } from './ec2-writes.js'
-import type { Attach, GrowthDecision, GrowthInterface, NewGroup } from './plan.js'
+import type { LoadBalancerApi } from './elbv2.js'
+import type {
+  Attach,
+  GrowthDecision,
+  GrowthInterface,
+  GrowthLoadBalancer,
+  NewGroup
+} from './plan.js'
 import { decideGrowth, growthNeeds } from './plan.js'
 
 export interface GrowthPlace {
@@ -13,6 +20,7 @@ export interface GrowthPlace {
   region: string
   reads: AuditEc2Api
   writes: GrowthEc2Api
+  loadBalancers: LoadBalancerApi
   groupsPerInterface: () => Promise<{ value: number; warning?: string }>
 }
 
@@ -75,7 +83,30 @@ export async function prepareGrowth(
     if (needs.length === 0) continue
     const quota = await place.groupsPerInterface()
     if (quota.warning) warnings.push(quota.warning)
-    const decision = decideGrowth(needs, interfaces, quota.value)
+    const lbNames = [
+      ...new Set(
+        interfaces.flatMap(eni =>
+          eni.attachment.kind === 'load-balancer' &&
+          (eni.attachment.type === 'application' || eni.attachment.type === 'network')
+            ? [eni.attachment.name]
+            : []
+        )
+      )
+    ]
+    const loadBalancers = new Map<string, GrowthLoadBalancer>()
+    if (lbNames.length > 0) {
+      try {
+        for (const lb of await place.loadBalancers.describe(lbNames)) loadBalancers.set(lb.name, lb)
+      } catch (error) {
+        refusals.push(
+          `Pools in ${account} ${region} cannot grow: reading load balancers ${lbNames.join(', ')} ` +
+            `failed (${(error as Error).message}); the role needs ` +
+            'elasticloadbalancing:DescribeLoadBalancers.'
+        )
+        continue
+      }
+    }
+    const decision = decideGrowth(needs, interfaces, quota.value, loadBalancers)
     decisions.set(where, decision)
     refusals.push(...decision.refusals)
   }
@@ -86,7 +117,9 @@ export async function prepareGrowth(
 export function hasGrowthWork(newGroups: NewGroup[], prepared: PreparedGrowth): boolean {
   return (
     newGroups.length > 0 ||
-    [...prepared.decisions.values()].some(decision => decision.attach.length > 0)
+    [...prepared.decisions.values()].some(
+      decision => decision.attach.length + decision.attachLoadBalancers.length > 0
+    )
   )
 }
 
@@ -126,6 +159,14 @@ export async function executeGrowth(
         if (groupIds.includes(entry.groupId)) entry.attachedTo.push(describe(attach))
       }
       log(`${region} attached ${groupIds.join(', ')} to ${attach.what}`)
+    }
+    for (const attach of decision.attachLoadBalancers) {
+      const groupIds = attach.groupIds.map(id => ids.get(id) ?? id)
+      await place.loadBalancers.setSecurityGroups(attach.arn, groupIds)
+      for (const entry of created) {
+        if (groupIds.includes(entry.groupId)) entry.attachedTo.push(attach.what)
+      }
+      log(`${region} set ${groupIds.join(', ')} on ${attach.what}`)
     }
   }
   return { ids, created }
