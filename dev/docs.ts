@@ -5,13 +5,17 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { diffHint, updateEnvExample, updateReadme } from './action-docs.js'
+import { updateExamples } from './render-examples.js'
 import { PROJECT_ROOT } from './run-action.js'
 
 const { values } = parseArgs({ options: { check: { type: 'boolean', default: false } } })
 
 const actionYaml = readFileSync(join(PROJECT_ROOT, 'action.yml'), 'utf8')
 const targets: { path: string; update: (current: string) => string }[] = [
-  { path: join(PROJECT_ROOT, 'README.md'), update: text => updateReadme(actionYaml, text) },
+  {
+    path: join(PROJECT_ROOT, 'README.md'),
+    update: text => updateExamples(updateReadme(actionYaml, text))
+  },
   { path: join(PROJECT_ROOT, '.env.example'), update: text => updateEnvExample(actionYaml, text) }
 ]
 

@@ -2,7 +2,7 @@
 import type { Ec2Api } from './aws/ec2.js'
 import { explainEc2Error } from './aws/ec2.js'
 import type { GroupLocation, Ownership, RegionInventory } from './inventory.js'
-import { classifyGroup, isSkipped, referencedPrefixLists } from './inventory.js'
+import { classifyGroup, isSkipped, nearMisses, referencedPrefixLists } from './inventory.js'
 
 /**
  * `ruleLimit` is a promise so that the quota lookup and the describe calls run at once.
@@ -39,6 +39,14 @@ export async function discoverRegion(
     const entry = classifyGroup(location, group, owner, weights)
     if (isSkipped(entry)) inventory.skipped.push(entry)
     else inventory.groups.push(entry)
+  }
+  if (inventory.groups.length === 0) {
+    // Nothing selected: one more read, by the opt-in tag's key alone, finds groups whose values
+    // differ only by case (filters match values exactly), so the warning can name the fix.
+    const tagged = await api
+      .describeGroups([{ Name: 'tag-key', Values: [owner.autoUpdateTag] }])
+      .catch(() => [])
+    inventory.nearMisses = nearMisses(tagged, owner)
   }
   return inventory
 }

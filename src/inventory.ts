@@ -51,6 +51,8 @@ export interface SkippedGroup {
   groupId: string
   groupName: string
   reason: string
+  /** A tag right but for case, and its expected value: `Protocol=HTTPS (expected https)`. */
+  closeTag?: string
 }
 
 export interface RegionInventory {
@@ -58,6 +60,8 @@ export interface RegionInventory {
   region: string
   groups: ManagedGroup[]
   skipped: SkippedGroup[]
+  /** Groups whose opt-in or Name tag is right but for case (see `nearMisses`), as hints. */
+  nearMisses?: string[]
 }
 
 export interface Ownership {
@@ -121,11 +125,16 @@ export function classifyGroup(
   const protocol = tagOf(group, owner.protocolTag)
   const port = protocol === undefined ? undefined : owner.protocolPorts.get(protocol)
   if (protocol === undefined || port === undefined) {
-    const known = [...owner.protocolPorts.keys()].join(', ')
-    return skip(
-      `${owner.protocolTag} tag '${protocol ?? '(missing)'}' is not one of ${known} ` +
-        "(input 'protocol-ports' maps tag values to ports)"
+    const known = [...owner.protocolPorts.keys()]
+    const close = protocol === undefined ? undefined : closeMatch(protocol, known)
+    const skipped = skip(
+      `${owner.protocolTag} tag '${protocol ?? '(missing)'}' is not one of ${known.join(', ')}` +
+        (close ? ` (tag values match exactly: did you mean '${close}'?)` : '') +
+        " (input 'protocol-ports' maps tag values to ports)"
     )
+    return close
+      ? { ...skipped, closeTag: `${owner.protocolTag}=${protocol} (expected ${close})` }
+      : skipped
   }
 
   const managed: Record<IpFamily, ManagedRule[]> = { ipv4: [], ipv6: [] }
@@ -227,6 +236,37 @@ export function referencedPrefixLists(groups: SecurityGroup[]): string[] {
     }
   }
   return [...ids].sort()
+}
+
+/** The expected value `value` differs from only by case or surrounding spaces, if any. */
+export function closeMatch(value: string, expected: readonly string[]): string | undefined {
+  const folded = value.trim().toLowerCase()
+  return expected.find(candidate => candidate !== value && candidate.toLowerCase() === folded)
+}
+
+/**
+ * Groups the exact tag filters missed by a hair: `AutoUpdate` or `Name` right but for case or
+ * spaces (`AutoUpdate=True`, `Name=CloudFront_G`). Fed the groups that carry the opt-in tag key
+ * with any value; one sentence per group, naming the tag to fix.
+ */
+export function nearMisses(groups: SecurityGroup[], owner: Ownership): string[] {
+  const hints: string[] = []
+  for (const group of groups) {
+    const fixes: string[] = []
+    const autoUpdate = tagOf(group, owner.autoUpdateTag) ?? ''
+    const name = tagOf(group, 'Name') ?? ''
+    const names = [owner.globalNameTag, owner.regionalNameTag]
+    const autoClose = closeMatch(autoUpdate, ['true'])
+    const nameClose = closeMatch(name, names)
+    if (autoUpdate !== 'true' && !autoClose) continue
+    if (!names.includes(name) && !nameClose) continue
+    if (autoClose) fixes.push(`${owner.autoUpdateTag}=${autoUpdate} (expected ${autoClose})`)
+    if (nameClose) fixes.push(`Name=${name} (expected ${nameClose})`)
+    if (fixes.length > 0) {
+      hints.push(`${group.GroupId ?? ''} is tagged ${fixes.join(' and ')}`)
+    }
+  }
+  return hints
 }
 
 export function isSkipped(entry: ManagedGroup | SkippedGroup): entry is SkippedGroup {

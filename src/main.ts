@@ -15,6 +15,7 @@ import type { CheckResult } from './check.js'
 import { decideCheck } from './check.js'
 import type { Config } from './config.js'
 import { parseConfig } from './config.js'
+import { describeUncovered, uncoveredScopes } from './coverage.js'
 import { discoverRegion } from './discover.js'
 import type { ManagedGroup, Ownership, RegionInventory } from './inventory.js'
 import { PROTOCOL_TAG, SYNC_TOKEN_TAG } from './inventory.js'
@@ -118,6 +119,15 @@ async function sync(
   report.accounts = accounts.map(account => account.accountId)
 
   const { inventories, apiFor } = await discover(config, accounts, report, now)
+  const label = (account: string, region: string): string =>
+    accounts.length > 1 ? `${account} ${region}` : region
+  for (const gap of uncoveredScopes(ranges.cidrs, inventories, {
+    families: config.families,
+    nameTags: { global: config.globalNameTag, regional: config.regionalNameTag },
+    label
+  })) {
+    warn(report, describeUncovered(gap, config.service))
+  }
   const allGroups = inventories.flatMap(inventory => inventory.groups)
   const planOptions = {
     families: config.families,
@@ -312,10 +322,11 @@ async function discover(
   }
   const apis = new Map<string, Ec2Api>()
   const places = accounts.flatMap(account => config.regions.map(region => ({ account, region })))
+  const quotaWarnings: string[] = []
   const inventories = await Promise.all(
     places.map(async ({ account, region }) => {
       const api = createEc2Api({ region, credentials: account.credentials, userAgent: USER_AGENT })
-      const ruleLimit = ruleLimitFor(config, account, region, report)
+      const ruleLimit = ruleLimitFor(config, account, region, quotaWarnings)
       const inventory = await discoverRegion(
         api,
         { account: account.accountId, region },
@@ -326,15 +337,37 @@ async function discover(
       return inventory
     })
   )
+  // One line for every place whose quota could not be read, not one per region.
+  if (quotaWarnings.length > 0) {
+    const [first] = quotaWarnings
+    const more = quotaWarnings.length - 1
+    warn(
+      report,
+      more > 0 ? `${first} (The same in ${more} more place(s); see the log.)` : `${first}`
+    )
+  }
+  const hints: string[] = []
   for (const inventory of inventories) {
     const where =
       accounts.length > 1 ? `${inventory.account} ${inventory.region}` : inventory.region
     if (inventory.groups.length === 0) {
       report.emptyRegions.push(where)
+      const close = [
+        ...(inventory.nearMisses ?? []),
+        ...inventory.skipped.flatMap(s =>
+          s.closeTag ? [`${s.groupId} is tagged ${s.closeTag}`] : []
+        )
+      ]
+      hints.push(...close)
       warn(
         report,
         `No security group in ${where} is tagged Name=${config.globalNameTag} or ` +
-          `Name=${config.regionalNameTag} with ${config.autoUpdateTag}=true.`
+          `Name=${config.regionalNameTag} with ${config.autoUpdateTag}=true` +
+          (inventory.skipped.length > 0
+            ? ` and a ${PROTOCOL_TAG} tag the action knows (${inventory.skipped.length} group(s) ` +
+              'left alone, see below)'
+            : '') +
+          (close.length > 0 ? `; close (tag values match exactly): ${close.join('; ')}.` : '.')
       )
     }
     for (const group of inventory.groups) {
@@ -344,6 +377,18 @@ async function discover(
       report.skipped.push(skipped)
       core.warning(`${where} ${skipped.groupId} left alone: ${skipped.reason}`)
     }
+  }
+  // Nothing to sync anywhere is a setup mistake, not a quiet success: a scheduled run that
+  // never syncs anything would stay green forever (issue 13). The step fails, naming the fix.
+  if (inventories.every(inventory => inventory.groups.length === 0)) {
+    const close = hints
+    throw new Error(
+      `No security group to sync in ${places.length} place(s) (${config.regions.join(', ')}): ` +
+        `none is tagged Name=${config.globalNameTag} or Name=${config.regionalNameTag} with ` +
+        `${config.autoUpdateTag}=true and ${PROTOCOL_TAG}=${[...config.protocolPorts.keys()].join(' or ')}` +
+        (close.length > 0 ? `. Close (tag values match exactly): ${close.join('; ')}` : '') +
+        '. Tag the groups as the README Quick Start (step 2) shows and rerun; nothing was changed.'
+    )
   }
   return {
     inventories,
@@ -355,11 +400,14 @@ async function ruleLimitFor(
   config: Config,
   account: AwsAccount,
   region: string,
-  report: RunReport
+  warnings: string[]
 ): Promise<number> {
   if (config.maxRulesPerGroup !== 'auto') return config.maxRulesPerGroup
   const quota = await readRuleQuota(region, account.credentials, { userAgent: USER_AGENT })
-  if (quota.warning) warn(report, quota.warning)
+  if (quota.warning) {
+    warnings.push(quota.warning)
+    info(quota.warning)
+  }
   info(
     `Rule quota in ${account.accountId} ${region}: ${quota.value} per group and family ` +
       `(${quota.source}).`

@@ -7,6 +7,7 @@ import type { Ec2Emulator } from '../../dev/emulators/ec2.js'
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture.js'
 import { RangesServer } from '../../dev/ranges-server.js'
 import { runAction } from '../../dev/run-action.js'
+import { unescapeMarkdown } from '../helpers/markdown-text.js'
 
 let aws: AwsEmulators
 let emulator: Ec2Emulator
@@ -67,7 +68,9 @@ async function check(more: Record<string, string> = {}) {
   const calls = emulator.calls.slice(callsBefore)
   expect(calls.length).toBeGreaterThan(0)
   expect(calls.filter(c => c.mutating)).toEqual([])
-  expect(calls.every(c => c.action === 'DescribeSecurityGroups')).toBe(true)
+  // The groups, and the exposure audit's interfaces: reads only.
+  expect(calls.every(c => /^(Describe|Get)/.test(c.action))).toBe(true)
+  expect(calls.some(c => c.action === 'DescribeSecurityGroups')).toBe(true)
   return result
 }
 
@@ -84,8 +87,10 @@ describe('mode: check', () => {
       'rules-added': '0',
       'sync-token': '1785000000'
     })
-    expect(result.summary).toContain('✅ **In sync**: 4 groups in 1 region(s)')
-    expect(result.summary).toContain('| Pools | 2 in sync, 0 out of sync, 0 held back |')
+    expect(unescapeMarkdown(result.summary)).toContain('✅ **In sync**: 4 groups in 1 region(s)')
+    expect(unescapeMarkdown(result.summary)).toContain(
+      '| Pools | 2 in sync, 0 out of sync, 0 held back |'
+    )
     expect(result.planFile).toMatchObject({ status: 'in-sync', check: { inSync: true } })
   })
 
@@ -134,10 +139,12 @@ describe('mode: check', () => {
       `::error::1 pool(s) do not hold the published ranges (syncToken 1785014400): ${POOL} ` +
         '(+1 / −1 rules; last synced to syncToken 1785000000 (2026-07-25T17:20:00Z))'
     )
-    expect(result.summary).toContain('❌ **Check failed** (out-of-sync)')
-    expect(result.summary).toContain('> **out-of-sync**: 1 pool(s) do not hold')
-    expect(result.summary).toContain('| Staleness | 4h (14400 s); max-staleness 1d |')
-    expect(result.summary).toContain(`${changed.added[0]} (`)
+    expect(unescapeMarkdown(result.summary)).toContain('❌ **Check failed** (out-of-sync)')
+    expect(unescapeMarkdown(result.summary)).toContain('> **out-of-sync**: 1 pool(s) do not hold')
+    expect(unescapeMarkdown(result.summary)).toContain(
+      '| Staleness | 4h (14400 s); max-staleness 1d |'
+    )
+    expect(unescapeMarkdown(result.summary)).toContain(`${changed.added[0]} (`)
   })
 
   test('held back: a group records a newer syncToken than the document: fails', async () => {
@@ -155,9 +162,13 @@ describe('mode: check', () => {
       'staleness-seconds': '0',
       changed: 'false'
     })
-    expect(result.summary).toContain('❌ **Check failed** (held-back)')
-    expect(result.summary).toContain(`${POOL} since syncToken 1785003600 (2026-07-25T18:20:00Z)`)
-    expect(result.summary).toContain('| Pools | 1 in sync, 0 out of sync, 1 held back |')
+    expect(unescapeMarkdown(result.summary)).toContain('❌ **Check failed** (held-back)')
+    expect(unescapeMarkdown(result.summary)).toContain(
+      `${POOL} since syncToken 1785003600 (2026-07-25T18:20:00Z)`
+    )
+    expect(unescapeMarkdown(result.summary)).toContain(
+      '| Pools | 1 in sync, 0 out of sync, 1 held back |'
+    )
   })
 
   test('stale: lagging more than max-staleness says the sync has stopped', async () => {
@@ -179,8 +190,8 @@ describe('mode: check', () => {
     expect(result.stdout).toContain(
       '::error::1 pool(s) do not hold the published ranges (syncToken 1785259200)'
     )
-    expect(result.summary).toContain('❌ **Check failed** (out-of-sync, stale)')
-    expect(result.summary).toContain(
+    expect(unescapeMarkdown(result.summary)).toContain('❌ **Check failed** (out-of-sync, stale)')
+    expect(unescapeMarkdown(result.summary)).toContain(
       '> **stale**: The sync has stopped: 1 pool(s) lag the published ranges by up to 3d, more ' +
         'than max-staleness (2d): 123456789012/us-east-1/vpc-1/regional/tcp:443 behind since ' +
         'syncToken 1785000000 (2026-07-25T17:20:00Z).'

@@ -2,7 +2,8 @@
 // forwarder (real handler, its signing certificate served on loopback, GitHub and Secrets Manager
 // emulators over HTTP); the repository_dispatch it sends becomes the event file of a run of the
 // bundled action, which syncs the emulated groups; the watchdog check the forwarder scheduled (SQS
-// emulator) then finds that run and records it.
+// emulator, through the SDK's client) then finds that run and records it, its metrics as EMF
+// log lines.
 import { jest } from '@jest/globals'
 import type { AwsEmulators } from '../../dev/emulators/aws.js'
 import { startAwsEmulators } from '../../dev/emulators/aws.js'
@@ -14,6 +15,7 @@ import { generateIpRanges, serializeIpRanges } from '../../dev/ip-ranges-fixture
 import { RangesServer } from '../../dev/ranges-server.js'
 import { runAction } from '../../dev/run-action.js'
 import { createHandler, watchdogHandler } from '../../forwarder/src/handler.js'
+import { extractAll } from '../../forwarder/__tests__/emf.js'
 import { CertificateServer, lambdaContext, snsEvent } from '../../forwarder/__tests__/sns-events.js'
 import { md5Hex } from '../../src/ranges/verify.js'
 
@@ -142,7 +144,8 @@ test('a notification travels SNS -> forwarder -> repository_dispatch -> action -
     status: 'completed',
     conclusion: 'success',
     createdAt: github.dispatches.at(-1)?.receivedAt as Date,
-    updatedAt: new Date()
+    // Whole seconds, as GitHub's timestamps are: the lag is then exact, not off by one.
+    updatedAt: new Date(Math.floor(Date.now() / 1000) * 1000)
   })
   const lines: string[] = []
   jest.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
@@ -166,7 +169,9 @@ test('a notification travels SNS -> forwarder -> repository_dispatch -> action -
     runId: run.id,
     lagSeconds: lag
   })
-  expect(watchdogAws.metrics.find(m => m.name === 'SyncCompleted')).toMatchObject({
+  expect(extractAll(lines.join('').split('\n')).find(m => m.name === 'SyncCompleted')).toEqual({
+    namespace: 'CloudFrontSgSync',
+    name: 'SyncCompleted',
     value: lag,
     unit: 'Seconds',
     dimensions: { Repository: 'octo-org/edge' }

@@ -309,7 +309,11 @@ describe('the rule quota from Service Quotas', () => {
       account: ACCOUNT_A,
       errorType: 'AccessDeniedException'
     })
-    const warnings = result.annotations.filter(line => line.startsWith('::warning::'))
+    // Only the quota's warning is asserted here: the seeded group is global only, so the regional
+    // ranges get a coverage warning of their own (issue 13, e2e/newcomer.test.ts).
+    const warnings = result.annotations.filter(
+      line => line.startsWith('::warning::') && line.includes('quota')
+    )
     expect(warnings).toEqual([expect.stringContaining('servicequotas:GetServiceQuota')])
     expect(warnings[0]).toContain('L-0EA8095F')
     expect(warnings[0]).toContain('60 rules per group')

@@ -9,6 +9,7 @@ import type { IpRangesDocument } from '../../src/ranges/parse.js'
 import { RangesServer } from '../../dev/ranges-server.js'
 import { runAction } from '../../dev/run-action.js'
 import type { RunActionOptions } from '../../dev/run-action.js'
+import { unescapeMarkdown } from '../helpers/markdown-text.js'
 
 const TAG = 'cloudfront-sg-sync:sync-token'
 const FORGED = '99999999999999999999'
@@ -83,13 +84,18 @@ test('(a) a group tagged with a 20-digit syncToken is synced anyway, with a warn
   expect(result.annotations.filter(line => line.startsWith('::warning::')).join('\n')).toMatch(
     warning
   )
-  expect(result.summary).toMatch(new RegExp(`> \\[!WARNING\\]\\n> us-east-1 ${warning.source}`))
+  expect(unescapeMarkdown(result.summary)).toMatch(
+    new RegExp(`> \\[!WARNING\\]\\n> us-east-1 ${warning.source}`)
+  )
 
   // The next run sees the genuine tag: nothing to do, no warning left.
   const again = await run()
   expect(again.exitCode).toBe(0)
   expect(again.summary).toContain('✅ **No change**')
-  expect(again.annotations.filter(line => line.startsWith('::warning::'))).toEqual([])
+  // No sync-token warning left (the global-only seed keeps its coverage warning, issue 13).
+  expect(
+    again.annotations.filter(line => line.startsWith('::warning::') && line.includes(TAG))
+  ).toEqual([])
 })
 
 test('(a) a forged tag on a group already in sync: left as it is, a warning each run', async () => {

@@ -350,10 +350,8 @@ const CASES: Case[] = [
     serve: edited(doc => {
       doc.prefixes.push({ ...originFacing('240.0.0.0/4'), service: 'EC2' })
     }),
-    exit: 0,
     account: 'protocolMissing',
-    level: 'warning',
-    message: /left alone: Protocol tag '\(missing\)'/
+    message: /No security group to sync/
   },
   {
     name: 'an invalid CIDR (octet 300)',
@@ -492,34 +490,28 @@ const CASES: Case[] = [
   },
 
   // --- odd tags: exact matching, reported and left alone
+  // Issue 13: a run that finds no group to sync fails, naming the tag value that was close.
   {
-    name: 'a group tagged Protocol=HTTPS (upper case): left alone with a warning naming it',
+    name: 'a group tagged Protocol=HTTPS (upper case): no group to sync, the step fails naming the fix',
     account: 'protocolUpper',
-    exit: 0,
-    level: 'warning',
-    message: /sg-[0-9a-f]+ left alone: Protocol tag 'HTTPS' is not one of http, https/
-  },
-  {
-    name: 'a group tagged AutoUpdate=TRUE: not selected (exact match), a warning that nothing is tagged',
-    account: 'autoUpdateUpper',
-    exit: 0,
-    level: 'warning',
     message:
-      /No security group in us-east-1 is tagged Name=cloudfront_g or Name=cloudfront_r with AutoUpdate=true/
+      /No security group to sync .*Close \(tag values match exactly\): sg-[0-9a-f]+ is tagged Protocol=HTTPS \(expected https\)/
   },
   {
-    name: "a group named 'cloudfront_g ' (trailing space): not selected, a warning that nothing is tagged",
+    name: 'a group tagged AutoUpdate=TRUE: not selected (exact match), the step fails naming the fix',
+    account: 'autoUpdateUpper',
+    message: /No security group to sync .*sg-[0-9a-f]+ is tagged AutoUpdate=TRUE \(expected true\)/
+  },
+  {
+    name: "a group named 'cloudfront_g ' (trailing space): not selected, the step fails naming the fix",
     account: 'nameSpace',
-    exit: 0,
-    level: 'warning',
-    message: /No security group in us-east-1 is tagged Name=cloudfront_g/
+    message:
+      /No security group to sync .*sg-[0-9a-f]+ is tagged Name=cloudfront_g {2}\(expected cloudfront_g\)/
   },
   {
-    name: 'a group without a Protocol tag: left alone with a warning',
+    name: 'a group without a Protocol tag: left alone, no group to sync, the step fails',
     account: 'protocolMissing',
-    exit: 0,
-    level: 'warning',
-    message: /left alone: Protocol tag '\(missing\)' is not one of http, https/
+    message: /No security group to sync in 1 place\(s\) \(us-east-1\)/
   },
 
   // --- duplicates are normal

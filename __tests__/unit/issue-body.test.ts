@@ -123,12 +123,13 @@ describe('renderIssueComment', () => {
       { ...context, notification: { syncToken: '1786615985', md5: 'ab'.repeat(16) } }
     )
     expect(text).toContain('### ✅ Applied: +2 / −1 rules in 1 group(s)')
-    expect(text).toContain(`- **Run:** [${RUN}](${RUN}) · schedule · 2026-08-13T10:20:00Z`)
+    expect(text).toContain(`- **Run:** [workflow run](${RUN}) · schedule · 2026-08-13T10:20:00Z`)
     expect(text).toContain('- **Ranges:** syncToken `1786615985` (2026-08-13-10-13-05)')
     expect(text).toContain('- **Notification:** syncToken `1786615985`, MD5 `abab')
     expect(text).toContain(
-      '| `123456789012` | eu-west-1 | vpc-1 | `sg-1` ``cf `g` @octo-org/team \\| x`` | global | tcp/443 | ipv4 | +2 | −1 | ✅ applied |'
+      '| `sg-1` ``cf `g` @octo-org/team \\| x`` | eu-west-1 · vpc-1 · global tcp/443 | ipv4 | +2 | −1 | ✅ applied |'
     )
+    expect(text).toContain('- **Account:** `123456789012`')
     expect(text).not.toContain('sg-2') // unchanged group
     expect(text).toContain('```diff\n+ 10.0.0.0/24\n+ 10.0.1.0/24\n- 10.9.0.0/24\n```')
     expect(text).not.toContain('shortened')

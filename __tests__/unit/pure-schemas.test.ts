@@ -77,5 +77,5 @@ describe('pureSchemas in an esbuild bundle of the EC2 client', () => {
       expect(pure).toContain(`"${shape}"`)
     }
     expect(pure.length).toBeLessThan(plain.length / 2)
-  }, 30_000)
+  }, 120_000)
 })

@@ -1,5 +1,5 @@
-// Loopback emulators of the three AWS calls the forwarder's watchdog makes, each in the protocol
-// the service speaks on the wire:
+// Loopback emulators of the two AWS calls the forwarder's watchdog makes through the SDK's
+// clients, each in the protocol the client speaks on the wire:
 // - SQS SendMessage, AWS JSON 1.0: `POST /`, `Content-Type: application/x-amz-json-1.0`,
 //   `X-Amz-Target: AmazonSQS.SendMessage`, body {QueueUrl, MessageBody, DelaySeconds}; answer
 //   {MessageId, MD5OfMessageBody}; errors 400 {"__type": "com.amazonaws.sqs#...", "message"} with
@@ -8,12 +8,11 @@
 // - SNS Publish, Query: form body Action=Publish&Version=2010-03-31&TopicArn&Subject&Message;
 //   answer <PublishResponse><PublishResult><MessageId>; errors <ErrorResponse><Error><Code>.
 //   https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
-// - CloudWatch PutMetricData, Query: Action=PutMetricData&Version=2010-08-01&Namespace&
-//   MetricData.member.N.{MetricName,Value,Unit,Dimensions.member.M.{Name,Value}}.
-//   https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html
 // Each request must carry a SigV4 Authorization header scoped to the service's signing name
-// (sqs, sns, monitoring); the signature itself is not verified (the signer is tested against
-// @smithy/signature-v4). Point a client at them with AWS_ENDPOINT_URL_SQS / _SNS / _CLOUDWATCH.
+// (sqs, sns); the signature itself is not verified. Point the clients at them with
+// AWS_ENDPOINT_URL_SQS / _SNS. The queue URLs this emulator hands out are on its own host, as the
+// URL a real queue has is on SQS's: the SQS client sends to the queue URL's host
+// (`useQueueUrlAsEndpoint`, on by default), so a URL on amazonaws.com would leave loopback.
 import { createHash, randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { listenLoopback, readBody, sendJson } from './http-util.js'
@@ -34,14 +33,6 @@ export interface PublishedMessage {
   topicArn: string
   subject?: string
   message: string
-}
-
-export interface MetricPoint {
-  namespace: string
-  name: string
-  value: number
-  unit?: string
-  dimensions: Record<string, string>
 }
 
 export interface WatchdogAwsOptions {
@@ -79,14 +70,17 @@ function queryError(
   )
 }
 
-/** SQS, SNS and CloudWatch on one loopback port each. */
+/** SQS and SNS on one loopback port each. */
 export class WatchdogAwsEmulator {
   readonly sent: SentMessage[] = []
   readonly published: PublishedMessage[] = []
-  readonly metrics: MetricPoint[] = []
   /** Every request: service, operation and the HTTP status answered. */
   readonly calls: { service: string; operation: string; status: number }[] = []
-  /** Scripted failures for the next calls of a service (`sns`, `monitoring`, `sqs`). */
+  /** Services (`sns`, `sqs`) that read every request and never answer, as a stalled network. */
+  readonly hang = new Set<string>()
+  /** Requests left unanswered by `hang`. */
+  unanswered = 0
+  /** Scripted failures for the next call of a service (`sns`, `sqs`). */
   readonly failNext = new Map<string, { status: number; code: string }>()
   private readonly queues = new Set<string>()
   private readonly topics = new Set<string>()
@@ -94,7 +88,6 @@ export class WatchdogAwsEmulator {
   private readonly accountId: string
   private sqs: Listening | undefined
   private sns: Listening | undefined
-  private monitoring: Listening | undefined
 
   private constructor(options: WatchdogAwsOptions) {
     this.region = options.region ?? 'us-east-1'
@@ -106,25 +99,19 @@ export class WatchdogAwsEmulator {
   static async start(options: WatchdogAwsOptions = {}): Promise<WatchdogAwsEmulator> {
     const emulator = new WatchdogAwsEmulator(options)
     emulator.sqs = await listenLoopback((req, res) => emulator.handleSqs(req, res))
-    emulator.sns = await listenLoopback((req, res) => emulator.handleQuery(req, res, 'sns'))
-    emulator.monitoring = await listenLoopback((req, res) =>
-      emulator.handleQuery(req, res, 'monitoring')
-    )
+    emulator.sns = await listenLoopback((req, res) => emulator.handleSns(req, res))
     return emulator
   }
 
-  /** AWS_ENDPOINT_URL_SQS, _SNS and _CLOUDWATCH for this emulator. */
+  /** AWS_ENDPOINT_URL_SQS and _SNS for this emulator. */
   get env(): Record<string, string> {
-    if (!this.sqs || !this.sns || !this.monitoring) throw new Error('emulator not started')
-    return {
-      AWS_ENDPOINT_URL_SQS: this.sqs.url,
-      AWS_ENDPOINT_URL_SNS: this.sns.url,
-      AWS_ENDPOINT_URL_CLOUDWATCH: this.monitoring.url
-    }
+    if (!this.sqs || !this.sns) throw new Error('emulator not started')
+    return { AWS_ENDPOINT_URL_SQS: this.sqs.url, AWS_ENDPOINT_URL_SNS: this.sns.url }
   }
 
   queueUrl(name: string): string {
-    return `https://sqs.${this.region}.amazonaws.com/${this.accountId}/${name}`
+    if (!this.sqs) throw new Error('emulator not started')
+    return `${this.sqs.url}/${this.accountId}/${name}`
   }
 
   topicArn(name: string): string {
@@ -160,17 +147,22 @@ export class WatchdogAwsEmulator {
   reset(): void {
     this.sent.length = 0
     this.published.length = 0
-    this.metrics.length = 0
     this.calls.length = 0
     this.failNext.clear()
+    this.hang.clear()
+    this.unanswered = 0
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.sqs?.close(), this.sns?.close(), this.monitoring?.close()])
+    await Promise.all([this.sqs?.close(), this.sns?.close()])
   }
 
   private async handleSqs(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req)
+    if (this.hang.has('sqs')) {
+      this.unanswered++
+      return
+    }
     const target = String(req.headers['x-amz-target'] ?? '')
     const operation = target.replace(/^AmazonSQS\./, '')
     const fail = (status: number, type: string, queryCode: string, message: string) => {
@@ -250,95 +242,52 @@ export class WatchdogAwsEmulator {
     )
   }
 
-  private async handleQuery(
-    req: IncomingMessage,
-    res: ServerResponse,
-    service: 'sns' | 'monitoring'
-  ): Promise<void> {
+  private async handleSns(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const params = new URLSearchParams(await readBody(req))
+    if (this.hang.has('sns')) {
+      this.unanswered++
+      return
+    }
     const operation = params.get('Action') ?? ''
-    const ns =
-      service === 'sns'
-        ? 'http://sns.amazonaws.com/doc/2010-03-31/'
-        : 'http://monitoring.amazonaws.com/doc/2010-08-01/'
+    const ns = 'http://sns.amazonaws.com/doc/2010-03-31/'
     const fail = (status: number, code: string, message: string) => {
-      this.calls.push({ service, operation, status })
+      this.calls.push({ service: 'sns', operation, status })
       queryError(res, status, code, message, ns)
     }
-    if (!signedFor(req, service)) return fail(403, 'MissingAuthenticationToken', 'Unsigned')
-    const scripted = this.failNext.get(service)
+    if (
+      !String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')
+    ) {
+      return fail(400, 'InvalidAction', 'Content-Type must be application/x-www-form-urlencoded')
+    }
+    if (!signedFor(req, 'sns')) return fail(403, 'MissingAuthenticationToken', 'Unsigned')
+    const scripted = this.failNext.get('sns')
     if (scripted) {
-      this.failNext.delete(service)
+      this.failNext.delete('sns')
       return fail(scripted.status, scripted.code, scripted.code)
     }
-    if (service === 'sns') {
-      if (operation !== 'Publish' || params.get('Version') !== '2010-03-31') {
-        return fail(400, 'InvalidAction', `Could not find operation ${operation}`)
-      }
-      const topicArn = params.get('TopicArn') ?? ''
-      if (!this.topics.has(topicArn.split(':').pop() ?? '')) {
-        return fail(404, 'NotFound', 'Topic does not exist')
-      }
-      const subject = params.get('Subject') ?? undefined
-      // SNS: at most 100 characters, ASCII, no line breaks, not starting with a space.
-      if (subject !== undefined && (subject.length > 100 || !/^[\x20-\x7e]+$/.test(subject))) {
-        return fail(400, 'InvalidParameter', 'Invalid parameter: Subject')
-      }
-      const message = params.get('Message') ?? ''
-      if (message === '') return fail(400, 'InvalidParameter', 'Invalid parameter: Empty message')
-      const messageId = randomUUID()
-      this.published.push({ messageId, topicArn, message, ...(subject ? { subject } : {}) })
-      this.calls.push({ service, operation, status: 200 })
-      return sendXml(
-        res,
-        200,
-        `<PublishResponse xmlns="${ns}"><PublishResult><MessageId>${messageId}</MessageId>` +
-          `</PublishResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId>` +
-          '</ResponseMetadata></PublishResponse>'
-      )
-    }
-    if (operation !== 'PutMetricData' || params.get('Version') !== '2010-08-01') {
+    if (operation !== 'Publish' || params.get('Version') !== '2010-03-31') {
       return fail(400, 'InvalidAction', `Could not find operation ${operation}`)
     }
-    const namespace = params.get('Namespace') ?? ''
-    if (namespace === '' || namespace.startsWith('AWS/')) {
-      return fail(
-        400,
-        'InvalidParameterValue',
-        'The value AWS/ for parameter Namespace is invalid.'
-      )
+    const topicArn = params.get('TopicArn') ?? ''
+    if (!this.topics.has(topicArn.split(':').pop() ?? '')) {
+      return fail(404, 'NotFound', 'Topic does not exist')
     }
-    const points: MetricPoint[] = []
-    for (let i = 1; params.has(`MetricData.member.${i}.MetricName`); i++) {
-      const member = `MetricData.member.${i}`
-      const value = Number(params.get(`${member}.Value`))
-      if (!Number.isFinite(value)) {
-        return fail(400, 'InvalidParameterValue', `The value for ${member}.Value is invalid.`)
-      }
-      const dimensions: Record<string, string> = {}
-      for (let j = 1; params.has(`${member}.Dimensions.member.${j}.Name`); j++) {
-        dimensions[params.get(`${member}.Dimensions.member.${j}.Name`) ?? ''] =
-          params.get(`${member}.Dimensions.member.${j}.Value`) ?? ''
-      }
-      const unit = params.get(`${member}.Unit`) ?? undefined
-      points.push({
-        namespace,
-        name: params.get(`${member}.MetricName`) ?? '',
-        value,
-        dimensions,
-        ...(unit ? { unit } : {})
-      })
+    const subject = params.get('Subject') ?? undefined
+    // SNS: at most 100 characters, ASCII, no line breaks, not starting with a space.
+    if (subject !== undefined && (subject.length > 100 || !/^[\x20-\x7e]+$/.test(subject))) {
+      return fail(400, 'InvalidParameter', 'Invalid parameter: Subject')
     }
-    if (points.length === 0) {
-      return fail(400, 'MissingParameter', 'The parameter MetricData is required.')
-    }
-    this.metrics.push(...points)
-    this.calls.push({ service, operation, status: 200 })
+    const message = params.get('Message') ?? ''
+    if (message === '') return fail(400, 'InvalidParameter', 'Invalid parameter: Empty message')
+    const messageId = randomUUID()
+    this.published.push({ messageId, topicArn, message, ...(subject ? { subject } : {}) })
+    this.calls.push({ service: 'sns', operation, status: 200 })
     sendXml(
       res,
       200,
-      `<PutMetricDataResponse xmlns="${ns}"><ResponseMetadata><RequestId>${randomUUID()}` +
-        '</RequestId></ResponseMetadata></PutMetricDataResponse>'
+      `<PublishResponse xmlns="${ns}"><PublishResult><MessageId>${messageId}</MessageId>` +
+        `</PublishResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId>` +
+        '</ResponseMetadata></PublishResponse>'
     )
   }
 }

@@ -208,14 +208,16 @@ test('the watchdog: the same bundle, fed by its queue, least privilege, an alarm
       actions: ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
       resource: { 'Fn::GetAtt': ['WatchdogQueue', 'Arn'] }
     },
-    PublishAlarms: { actions: ['sns:Publish'], resource: { Ref: 'WatchdogTopic' } },
-    PutOwnMetrics: { actions: ['cloudwatch:PutMetricData'], resource: '*' }
+    PublishAlarms: { actions: ['sns:Publish'], resource: { Ref: 'WatchdogTopic' } }
   })
-  // The one '*': PutMetricData has no resource type, so the namespace condition narrows it.
-  expect(statements.find(s => s.Sid === 'PutOwnMetrics')?.Condition).toEqual({
-    StringEquals: { 'cloudwatch:namespace': 'CloudFrontSgSync' }
-  })
+  // Metrics are EMF log lines, extracted by CloudWatch Logs: no PutMetricData, and no '*'.
+  expect(JSON.stringify(statements)).not.toContain('cloudwatch:')
+  expect(statements.every(s => s.Resource !== '*')).toBe(true)
+  // Text: lines reach the log group as written, bare JSON objects as EMF requires.
+  expect(fn.LoggingConfig).toEqual({ LogGroup: { Ref: 'WatchdogLogGroup' }, LogFormat: 'Text' })
 
+  // The series without dimensions: the watchdog's EMF lines name the empty dimension set.
+  expect((resources.SyncOverdueAlarm?.Properties as Doc).Dimensions).toBeUndefined()
   expect(resources.SyncOverdueAlarm?.Properties).toMatchObject({
     Namespace: 'CloudFrontSgSync',
     MetricName: 'SyncOverdue',

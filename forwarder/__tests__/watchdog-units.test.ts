@@ -1,99 +1,95 @@
-// The watchdog's pure parts: the SigV4 signer (checked against @smithy/signature-v4, the signer
-// of the AWS SDK), the check request read back from SQS, and the verdict on a list of runs.
-import { SignatureV4 } from '@smithy/signature-v4'
-import { createHash, createHmac } from 'node:crypto'
-import type { Hash } from 'node:crypto'
+// The watchdog's pure parts: the EMF metric lines, the regions of queue URLs and topic ARNs, the
+// check request read back from SQS, and the verdict on a list of runs.
 import type { WorkflowRun } from '../src/actions-runs.js'
-import { amzDate, endpointOf, signRequest } from '../src/aws-request.js'
-import { CLOUDWATCH, SNS, SQS } from '../src/aws-services.js'
+import { regionOfQueueUrl, regionOfTopicArn } from '../src/aws-services.js'
 import { ConfigError } from '../src/config.js'
+import { createLogger } from '../src/log.js'
+import type { MetricDatum } from '../src/metrics.js'
+import { emfFields, putMetric } from '../src/metrics.js'
 import { parseCheckRequest } from '../src/schedule-check.js'
 import { loadAlarmTopicArn, loadWatchdogConfig } from '../src/watchdog-config.js'
 import { describeVerdict, judgeRuns } from '../src/watchdog-verdict.js'
+import { extractEmf } from './emf.js'
 
-type SourceData = string | ArrayBuffer | ArrayBufferView
-
-const bytes = (data: SourceData): string | Buffer =>
-  typeof data === 'string'
-    ? data
-    : ArrayBuffer.isView(data)
-      ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-      : Buffer.from(data)
-
-/** The SDK's hash interface over node:crypto. */
-class Sha256 {
-  private readonly hash: Hash | ReturnType<typeof createHmac>
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret))
+describe('EMF metric lines', () => {
+  const overdue: MetricDatum = {
+    name: 'SyncOverdue',
+    value: 1,
+    unit: 'Count',
+    dimensions: { Repository: 'octo-org/edge' },
+    dimensionSets: [['Repository'], []]
   }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data))
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()))
-  }
-}
+  const time = new Date('2026-07-25T17:20:00.123Z')
 
-describe('signRequest', () => {
-  test.each([
-    ['without a session token', undefined],
-    ['with a session token', 'IQoJb3JpZ2luX2VjEXAMPLE//token+with/odd=chars']
-  ])('matches the AWS SDK signer %s', async (_, sessionToken) => {
-    const credentials = {
-      accessKeyId: 'AKIDEXAMPLE',
-      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-      ...(sessionToken ? { sessionToken } : {})
-    }
-    const url = new URL('https://sqs.us-east-1.amazonaws.com/')
-    const time = new Date('2026-07-25T17:20:00Z')
-    const body = JSON.stringify({ QueueUrl: 'https://sqs/q', MessageBody: 'x', DelaySeconds: 900 })
-    const headers = {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amz-target': 'AmazonSQS.SendMessage'
-    }
-    const ours = signRequest(
-      url,
-      { headers, body, signingName: 'sqs' },
-      credentials,
-      'us-east-1',
+  test('one JSON object per line, the _aws envelope and its targets at the root', () => {
+    const lines: string[] = []
+    putMetric(
+      createLogger({ handler: 'watchdog' }, l => lines.push(l)),
+      'CloudFrontSgSync',
+      overdue,
       time
     )
-
-    // applyChecksum: false, or the SDK signer adds an x-amz-content-sha256 header (S3's need).
-    const sdk = new SignatureV4({
-      credentials,
-      region: 'us-east-1',
-      service: 'sqs',
-      sha256: Sha256,
-      applyChecksum: false
-    })
-    const signed = await sdk.sign(
-      {
-        method: 'POST',
-        protocol: 'https:',
-        hostname: url.hostname,
-        path: '/',
-        query: {},
-        headers: { ...headers, host: url.host },
-        body
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).not.toContain('\n')
+    const doc = JSON.parse(lines[0] ?? '') as Record<string, unknown>
+    expect(doc).toMatchObject({
+      level: 'info',
+      msg: 'metric',
+      handler: 'watchdog',
+      _aws: {
+        Timestamp: 1785000000123,
+        CloudWatchMetrics: [
+          {
+            Namespace: 'CloudFrontSgSync',
+            Dimensions: [['Repository'], []],
+            Metrics: [{ Name: 'SyncOverdue', Unit: 'Count' }]
+          }
+        ]
       },
-      { signingDate: time }
-    )
-    expect(ours.authorization).toBe(signed.headers.authorization)
-    expect(ours['x-amz-date']).toBe('20260725T172000Z')
-    expect(ours['x-amz-security-token']).toBe(sessionToken)
+      SyncOverdue: 1,
+      Repository: 'octo-org/edge'
+    })
+    // What CloudWatch extracts: one series per dimension set, the empty one included.
+    expect(extractEmf(lines[0] ?? '')).toEqual([
+      {
+        namespace: 'CloudFrontSgSync',
+        name: 'SyncOverdue',
+        value: 1,
+        unit: 'Count',
+        dimensions: { Repository: 'octo-org/edge' }
+      },
+      {
+        namespace: 'CloudFrontSgSync',
+        name: 'SyncOverdue',
+        value: 1,
+        unit: 'Count',
+        dimensions: {}
+      }
+    ])
   })
 
-  test('endpoints: the service variable, then the global one, then AWS', () => {
-    expect(endpointOf(SQS, 'eu-west-1', {}).href).toBe('https://sqs.eu-west-1.amazonaws.com/')
-    expect(endpointOf(CLOUDWATCH, 'us-east-1', {}).host).toBe('monitoring.us-east-1.amazonaws.com')
-    expect(
-      endpointOf(SNS, 'us-east-1', {
-        AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
-        AWS_ENDPOINT_URL_SNS: 'http://127.0.0.1:2'
-      }).port
-    ).toBe('2')
-    expect(amzDate(new Date('2026-01-02T03:04:05.678Z'))).toBe('20260102T030405Z')
+  test('a datum CloudWatch would drop is refused', () => {
+    const bad: [Partial<MetricDatum>, string][] = [
+      [{ value: Number.NaN }, 'is not a finite number'],
+      [{ dimensionSets: [['Region']] }, 'dimension Region has no value'],
+      [{ dimensionSets: [] }, 'no dimension set'],
+      [{ dimensions: { Repository: '' } }, 'must have 1 to 1024 characters'],
+      [{ name: 'msg' }, 'collides with a log field']
+    ]
+    for (const [change, message] of bad) {
+      expect(() => emfFields('CloudFrontSgSync', { ...overdue, ...change }, time)).toThrow(message)
+    }
+  })
+})
+
+describe('regions for the SDK clients', () => {
+  test("from the queue URL and the topic ARN; other hosts take the function's region", () => {
+    expect(regionOfQueueUrl('https://sqs.eu-west-1.amazonaws.com/123456789012/watchdog')).toBe(
+      'eu-west-1'
+    )
+    expect(regionOfQueueUrl('http://127.0.0.1:4566/123456789012/watchdog')).toBeUndefined()
+    expect(regionOfTopicArn('arn:aws:sns:us-west-2:123456789012:alarms')).toBe('us-west-2')
+    expect(regionOfTopicArn('alarms')).toBeUndefined()
   })
 })
 

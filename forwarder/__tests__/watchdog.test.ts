@@ -1,13 +1,16 @@
 // The watchdog end to end over real protocols: the forwarder's handler dispatches to the GitHub
 // emulator and schedules a check on the SQS emulator (AWS JSON); the check, handed over as Lambda's
-// SQS event source would, reads the runs GitHub lists and reports to the SNS (Query) and CloudWatch
-// (Query) emulators. Time is the one thing stood in for: the queue is drained at once.
+// SQS event source would, reads the runs GitHub lists, publishes alarms to the SNS (Query)
+// emulator, all through the SDK's clients, and writes its metrics as EMF log lines, read back
+// here as CloudWatch would extract them. Time is the one thing stood in for: the queue is drained
+// at once.
 import { jest } from '@jest/globals'
 import { GitHubEmulator } from '../../dev/emulators/github.js'
 import { SecretsManagerEmulator } from '../../dev/emulators/secrets-manager.js'
 import { WatchdogAwsEmulator } from '../../dev/emulators/watchdog-aws.js'
-import { handler, watchdogHandler } from '../src/handler.js'
-import { lambdaContext, snsEvent } from './sns-events.js'
+import { createHandler, watchdogHandler } from '../src/handler.js'
+import { extractAll } from './emf.js'
+import { CertificateServer, lambdaContext, snsEvent } from './sns-events.js'
 
 const TOKEN = 'github_pat_11WATCHDOGTEST000000000_abcdefghijklmnopqrstuvwxyz'
 const NO_ACTIONS_TOKEN = 'github_pat_11NOACTIONS00000000000_zyxwvutsrqponmlkjihgfedcba'
@@ -16,6 +19,9 @@ const REPO = 'octo-org/edge'
 let github: GitHubEmulator
 let secrets: SecretsManagerEmulator
 let aws: WatchdogAwsEmulator
+const certificates = new CertificateServer()
+/** The production handler, its SNS signing certificates served from loopback. */
+const handler = createHandler({ certificateFetch: certificates.fetch })
 const savedEnv = { ...process.env }
 let output: string[] = []
 let secretCounter = 0
@@ -26,12 +32,14 @@ function useSecret(value: string): void {
   process.env.GITHUB_TOKEN_SECRET_ID = name
 }
 
-const logLines = () =>
+const rawLines = () =>
   output
     .join('')
     .split('\n')
     .filter(l => l.startsWith('{'))
-    .map(l => JSON.parse(l) as Record<string, unknown>)
+const logLines = () => rawLines().map(l => JSON.parse(l) as Record<string, unknown>)
+/** The metrics CloudWatch extracts from the EMF lines written so far. */
+const metrics = () => extractAll(rawLines())
 
 /** A notification AWS published a minute ago. */
 function recentNotification() {
@@ -70,9 +78,10 @@ beforeAll(async () => {
   })
   secrets = await SecretsManagerEmulator.start()
   aws = await WatchdogAwsEmulator.start({ queues: ['watchdog'], topics: ['sync-alarms'] })
+  await certificates.start()
 })
 afterAll(async () => {
-  await Promise.all([github.close(), secrets.close(), aws.close()])
+  await Promise.all([github.close(), secrets.close(), aws.close(), certificates.close()])
   process.env = { ...savedEnv }
 })
 beforeEach(() => {
@@ -109,7 +118,7 @@ describe('the watchdog after a dispatch', () => {
     const result = await dispatchThenCheck()
     expect(result).toEqual({ batchItemFailures: [] })
     expect(aws.published).toEqual([])
-    const completed = aws.metrics.find(m => m.name === 'SyncCompleted')
+    const completed = metrics().find(m => m.name === 'SyncCompleted')
     expect(completed).toMatchObject({
       namespace: 'CloudFrontSgSync',
       unit: 'Seconds',
@@ -118,7 +127,14 @@ describe('the watchdog after a dispatch', () => {
     // Published a minute before the dispatch; the emulated run ends 42 s after it starts.
     expect(completed?.value).toBeGreaterThanOrEqual(100)
     expect(completed?.value).toBeLessThanOrEqual(106)
-    expect(aws.metrics.filter(m => m.name === 'SyncOverdue')).toEqual(overdueMetrics(0))
+    expect(metrics().filter(m => m.name === 'SyncOverdue')).toEqual(overdueMetrics(0))
+    // Each datum is one line of its own, beside the logger's usual fields.
+    expect(logLines().filter(l => l.msg === 'metric')).toHaveLength(2)
+    expect(logLines().find(l => l.SyncCompleted !== undefined)).toMatchObject({
+      level: 'info',
+      handler: 'watchdog',
+      Repository: REPO
+    })
     expect(logLines().find(l => l.msg === 'watchdog')).toMatchObject({
       level: 'info',
       outcome: 'completed',
@@ -140,7 +156,7 @@ describe('the watchdog after a dispatch', () => {
       subject: `cloudfront-sg-sync: no sync run in ${REPO}`
     })
     expect(aws.published[0]?.message).toContain('started no workflow run. No workflow is disabled')
-    expect(aws.metrics).toEqual(overdueMetrics(1))
+    expect(metrics()).toEqual(overdueMetrics(1))
   })
 
   test('a failed run: an alarm naming the run', async () => {
@@ -152,7 +168,7 @@ describe('the watchdog after a dispatch', () => {
       `started run ${run?.id} (CloudFront security group sync), which ended failure: ` +
         `https://github.com/${REPO}/actions/runs/${run?.id}`
     )
-    expect(aws.metrics).toEqual(overdueMetrics(1))
+    expect(metrics()).toEqual(overdueMetrics(1))
   })
 
   test('a run still queued at the deadline: an overdue alarm', async () => {
@@ -172,7 +188,7 @@ describe('the watchdog after a dispatch', () => {
     expect(aws.published[0]?.message).toContain(
       'Disabled workflow(s): .github/workflows/cloudfront-sg-sync.yml (disabled_inactivity)'
     )
-    expect(aws.metrics).toEqual(overdueMetrics(1))
+    expect(metrics()).toEqual(overdueMetrics(1))
   })
 
   test('a token without Actions read: the alarm says which permission to add', async () => {
@@ -196,6 +212,8 @@ describe('the watchdog after a dispatch', () => {
     expect(logLines().find(l => l.msg === 'watchdog report failed')?.error).toContain(
       'sns:Publish failed: AuthorizationError'
     )
+    // The metric went out first: SyncOverdueAlarm fires even though the publish was refused.
+    expect(metrics()).toEqual(overdueMetrics(1))
   })
 
   test('a message for a repository the forwarder does not serve is dropped unjudged', async () => {
@@ -247,11 +265,28 @@ describe('scheduling', () => {
     })
   })
 
+  test('a queue that never answers gives up after 3 attempts of 5 s; the dispatch still counts', async () => {
+    aws.hang.add('sqs')
+    const started = Date.now()
+    const result = await handler(snsEvent(recentNotification()), lambdaContext())
+    const elapsed = Date.now() - started
+    expect(result.dispatched).toBe(1)
+    expect(aws.unanswered).toBe(3)
+    // Well within the forwarder's 60 s timeout, so Lambda does not send the event again.
+    expect(elapsed).toBeGreaterThanOrEqual(15_000)
+    expect(elapsed).toBeLessThan(25_000)
+    expect(logLines().find(l => l.msg === 'watchdog not scheduled')?.error).toMatch(
+      /^sqs:SendMessage failed: TimeoutError: .*5000 ms requestTimeout/
+    )
+  }, 40_000)
+
   test('the scheduled message carries what the check needs', async () => {
     process.env.WATCHDOG_DELAY_SECONDS = '600'
     const notification = recentNotification()
     await handler(snsEvent(notification), lambdaContext())
     expect(aws.sent[0]?.delaySeconds).toBe(600)
+    // One SendMessage, in AWS JSON 1.0 as the SDK's client sends it, answered at once.
+    expect(aws.calls).toEqual([{ service: 'sqs', operation: 'SendMessage', status: 200 }])
     expect(JSON.parse(aws.sent[0]?.body ?? '{}')).toMatchObject({
       version: 1,
       repository: REPO,

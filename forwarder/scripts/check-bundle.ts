@@ -2,12 +2,16 @@
 // runtime would, and runs its handler against the loopback emulators: the exported `handler` must
 // drop an unsigned record; a handler built by the bundle's `createHandler`, its SNS signing
 // certificate served on loopback, must turn one signed notification into one dispatch and drop
-// one foreign-topic record. Exits non-zero otherwise.
+// one foreign-topic record; the dispatch must schedule a watchdog check through the bundled SQS
+// client, and the bundle's `watchdogHandler`, finding no run, must publish an alarm through the
+// bundled SNS client and write its SyncOverdue metric as an EMF log line. Exits non-zero otherwise.
 //
 // Usage: tsx forwarder/scripts/check-bundle.ts   (run it with Node 24: node_modules/.bin first on PATH)
 import { pathToFileURL, fileURLToPath } from 'node:url'
 import { GitHubEmulator } from '../../dev/emulators/github.js'
 import { SecretsManagerEmulator } from '../../dev/emulators/secrets-manager.js'
+import { WatchdogAwsEmulator } from '../../dev/emulators/watchdog-aws.js'
+import { extractAll } from '../__tests__/emf.js'
 import { CertificateServer, snsEvent } from '../__tests__/sns-events.js'
 
 const TOKEN = 'github_pat_bundlecheck0000000000000000000000'
@@ -27,6 +31,7 @@ const github = await GitHubEmulator.start({ repos: ['octo-org/infra'], tokens: {
 const secrets = await SecretsManagerEmulator.start({ secrets: { 'forwarder/token': TOKEN } })
 const certificates = new CertificateServer()
 await certificates.start()
+const watchdogAws = await WatchdogAwsEmulator.start({ queues: ['watchdog'], topics: ['alarms'] })
 let failed = false
 try {
   Object.assign(process.env, {
@@ -39,7 +44,10 @@ try {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     GITHUB_API_URL: github.url,
     TARGET_REPOSITORIES: 'octo-org/infra',
-    GITHUB_TOKEN_SECRET_ID: 'forwarder/token'
+    GITHUB_TOKEN_SECRET_ID: 'forwarder/token',
+    ...watchdogAws.env,
+    WATCHDOG_QUEUE_URL: watchdogAws.queueUrl('watchdog'),
+    ALARM_TOPIC_ARN: watchdogAws.topicArn('alarms')
   })
   const bundle = fileURLToPath(new URL('../dist/index.js', import.meta.url))
   const t0 = performance.now()
@@ -47,16 +55,30 @@ try {
   const mod = (await import(pathToFileURL(bundle).href)) as {
     handler?: Handler
     createHandler?: (options: { certificateFetch: typeof fetch }) => Handler
+    watchdogHandler?: Handler
   }
   const loadMs = Math.round(performance.now() - t0)
   if (typeof mod.handler !== 'function') throw new Error('the bundle exports no handler function')
   if (typeof mod.createHandler !== 'function')
     throw new Error('the bundle exports no createHandler')
+  if (typeof mod.watchdogHandler !== 'function')
+    throw new Error('the bundle exports no watchdogHandler')
   const context = { awsRequestId: 'bundle-check', getRemainingTimeInMillis: () => 30_000 }
   const unsignedResult = await mod.handler(unsigned(TOPIC), context)
   const tested = mod.createHandler({ certificateFetch: certificates.fetch })
   const ok = await tested(snsEvent(), context)
   const foreign = await tested(snsEvent(undefined, { TopicArn: OTHER_TOPIC }), context)
+  const scheduled = watchdogAws.sent.length
+  // The watchdog's lines, read back as CloudWatch Logs would extract metrics from them.
+  const lines: string[] = []
+  const write = process.stdout.write.bind(process.stdout)
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n'))
+    return write(chunk)
+  }) as typeof process.stdout.write
+  const watchdog = await mod.watchdogHandler(watchdogAws.drainAsLambdaEvent(), context)
+  process.stdout.write = write
+  const metrics = extractAll(lines).map(m => `${m.name}=${String(m.value)}`)
   const summary = {
     node: process.version,
     loadMs,
@@ -64,11 +86,17 @@ try {
     ok,
     foreign,
     dispatches: github.dispatches.length,
-    certificateRequests: certificates.requests.length
+    certificateRequests: certificates.requests.length,
+    scheduled,
+    watchdog,
+    alarms: watchdogAws.published.length,
+    metrics
   }
   process.stderr.write(`bundle check: ${JSON.stringify(summary)}\n`)
   if (certificates.requests.length !== 1) failed = true
   if (github.dispatches.length !== 1 || secrets.count() !== 1) failed = true
+  if (scheduled !== 1 || watchdogAws.published.length !== 1) failed = true
+  if (metrics.join(' ') !== 'SyncOverdue=1 SyncOverdue=1') failed = true
 } catch (err) {
   process.stderr.write(`bundle check failed: ${String(err)}\n`)
   failed = true
@@ -76,5 +104,6 @@ try {
   await github.close()
   await secrets.close()
   await certificates.close()
+  await watchdogAws.close()
 }
 process.exit(failed ? 1 : 0)

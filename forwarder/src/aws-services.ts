@@ -1,124 +1,94 @@
-// The watchdog's three AWS calls, each in the protocol the service's current SDK speaks:
-// - SQS SendMessage: AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.SendMessage`), the protocol of the
-//   SQS API since 2023 (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
-// - SNS Publish: the Query protocol (form body, XML answer)
-//   (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
-// - CloudWatch PutMetricData: the Query protocol, which CloudWatch still accepts beside its newer
-//   CBOR one (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
-import type { AwsResponse, AwsService } from './aws-request.js'
-import { AwsCallError, sendAwsRequest } from './aws-request.js'
+// The watchdog's two AWS calls through the SDK's clients, as secret.ts reads its secret: one
+// client per region, kept for the container's life; the SDK signs, retries (3 attempts) and
+// honours the standard endpoint settings, e.g. AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_SNS
+// (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html).
+// - SQS SendMessage: the client speaks AWS JSON 1.0 and sends to the queue URL's host
+//   (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html).
+// - SNS Publish: the Query protocol (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns'
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 
-type Env = Record<string, string | undefined>
-
-export const SQS: AwsService = { signingName: 'sqs', hostPrefix: 'sqs', endpointEnv: 'SQS' }
-export const SNS: AwsService = { signingName: 'sns', hostPrefix: 'sns', endpointEnv: 'SNS' }
-export const CLOUDWATCH: AwsService = {
-  signingName: 'monitoring',
-  hostPrefix: 'monitoring',
-  endpointEnv: 'CLOUDWATCH'
+export class AwsCallError extends Error {
+  constructor(
+    message: string,
+    readonly code: string
+  ) {
+    super(message)
+    this.name = 'AwsCallError'
+  }
 }
 
-const FORM = 'application/x-www-form-urlencoded; charset=utf-8'
+const sqsClients = new Map<string, SQSClient>()
+const snsClients = new Map<string, SNSClient>()
+
+/** `us-west-2` in https://sqs.us-west-2.amazonaws.com/123456789012/name; other hosts: none. */
+export function regionOfQueueUrl(queueUrl: string): string | undefined {
+  return /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\//.exec(queueUrl)?.[1]
+}
+
+/** `us-east-1` in arn:aws:sns:us-east-1:123456789012:topic. */
+export function regionOfTopicArn(topicArn: string): string | undefined {
+  return /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:/.exec(topicArn)?.[1]
+}
+
+/** The client for `region` (or the function's own region when undefined), made once. */
+function cached<C>(clients: Map<string, C>, region: string | undefined, make: () => C): C {
+  const key = region ?? ''
+  let client = clients.get(key)
+  if (!client) {
+    client = make()
+    clients.set(key, client)
+  }
+  return client
+}
+
+// Each attempt bounded (by default the SDK only warns when requestTimeout passes, and waits
+// on): a queue or topic that hangs must not hold the forwarder to its 60 s timeout, after which
+// Lambda would send the event, and so the dispatch, again.
+const settings = (region: string | undefined) => ({
+  ...(region ? { region } : {}),
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true }
+})
+
+function failure(operation: string, err: unknown): AwsCallError {
+  const name = err instanceof Error ? err.name : 'Error'
+  const message = err instanceof Error ? err.message : String(err)
+  return new AwsCallError(`${operation} failed: ${name}: ${message}`, name)
+}
 
 /** SendMessage; returns the MessageId. `delaySeconds`: 0 to 900 (SQS's limit). */
 export async function sendMessage(
   queueUrl: string,
   body: string,
-  delaySeconds: number,
-  env: Env = process.env
+  delaySeconds: number
 ): Promise<string> {
-  const res = await sendAwsRequest(
-    {
-      service: SQS,
-      headers: {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amz-target': 'AmazonSQS.SendMessage'
-      },
-      body: JSON.stringify({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds })
-    },
-    env
-  )
-  if (res.status !== 200) throw jsonError('sqs:SendMessage', res)
-  return String((JSON.parse(res.text) as { MessageId?: unknown }).MessageId ?? '')
+  const region = regionOfQueueUrl(queueUrl)
+  const client = cached(sqsClients, region, () => new SQSClient(settings(region)))
+  try {
+    const out = await client.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, DelaySeconds: delaySeconds })
+    )
+    return out.MessageId ?? ''
+  } catch (err) {
+    throw failure('sqs:SendMessage', err)
+  }
 }
 
 /** Publish; returns the MessageId. SNS limits the subject to 100 printable ASCII characters. */
-export async function publish(
-  topicArn: string,
-  subject: string,
-  message: string,
-  env: Env = process.env
-): Promise<string> {
-  const res = await query(
-    SNS,
-    {
-      Action: 'Publish',
-      Version: '2010-03-31',
-      TopicArn: topicArn,
-      Subject: subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
-      Message: message
-    },
-    env
-  )
-  if (res.status !== 200) throw xmlError('sns:Publish', res)
-  return /<MessageId>([^<]*)<\/MessageId>/.exec(res.text)?.[1] ?? ''
-}
-
-export interface MetricDatum {
-  name: string
-  value: number
-  unit: 'Count' | 'Seconds'
-  dimensions: Record<string, string>
-  timestamp?: Date
-}
-
-export async function putMetricData(
-  namespace: string,
-  data: MetricDatum[],
-  env: Env = process.env
-): Promise<void> {
-  const params: Record<string, string> = {
-    Action: 'PutMetricData',
-    Version: '2010-08-01',
-    Namespace: namespace
-  }
-  data.forEach((datum, i) => {
-    const member = `MetricData.member.${i + 1}`
-    params[`${member}.MetricName`] = datum.name
-    params[`${member}.Value`] = String(datum.value)
-    params[`${member}.Unit`] = datum.unit
-    if (datum.timestamp) params[`${member}.Timestamp`] = datum.timestamp.toISOString()
-    Object.entries(datum.dimensions).forEach(([name, value], j) => {
-      params[`${member}.Dimensions.member.${j + 1}.Name`] = name
-      params[`${member}.Dimensions.member.${j + 1}.Value`] = value
-    })
-  })
-  const res = await query(CLOUDWATCH, params, env)
-  if (res.status !== 200) throw xmlError('cloudwatch:PutMetricData', res)
-}
-
-function query(service: AwsService, params: Record<string, string>, env: Env) {
-  return sendAwsRequest(
-    { service, headers: { 'content-type': FORM }, body: new URLSearchParams(params).toString() },
-    env
-  )
-}
-
-function jsonError(operation: string, res: AwsResponse): AwsCallError {
-  let code = `HTTP${res.status}`
-  let message = res.text.slice(0, 300)
+export async function publish(topicArn: string, subject: string, message: string): Promise<string> {
+  const region = regionOfTopicArn(topicArn)
+  const client = cached(snsClients, region, () => new SNSClient(settings(region)))
   try {
-    const body = JSON.parse(res.text) as { __type?: string; message?: string; Message?: string }
-    code = (body.__type ?? code).replace(/^.*#/, '')
-    message = body.message ?? body.Message ?? message
-  } catch {
-    // not JSON: keep the text
+    const out = await client.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Subject: subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100),
+        Message: message
+      })
+    )
+    return out.MessageId ?? ''
+  } catch (err) {
+    throw failure('sns:Publish', err)
   }
-  return new AwsCallError(`${operation} failed: ${code}: ${message}`, code, res.status)
-}
-
-function xmlError(operation: string, res: AwsResponse): AwsCallError {
-  const code = /<Code>([^<]*)<\/Code>/.exec(res.text)?.[1] ?? `HTTP${res.status}`
-  const message = /<Message>([^<]*)<\/Message>/.exec(res.text)?.[1] ?? res.text.slice(0, 300)
-  return new AwsCallError(`${operation} failed: ${code}: ${message}`, code, res.status)
 }

@@ -3,21 +3,23 @@
 // started after the dispatch and how it ended (actions-runs.ts, watchdog-verdict.ts), then:
 // - a successful run: CloudWatch metric SyncCompleted (seconds from AWS's create-time to the
 //   run's completion) and SyncOverdue 0;
-// - no run, a failed run, a run still queued or running, or no answer from GitHub: an alarm on
-//   the SNS topic (ALARM_TOPIC_ARN) and SyncOverdue 1, on which a CloudWatch alarm fires.
-// Metrics go to namespace CloudFrontSgSync, once with the dimension Repository and once without
-// (the series the stack's alarm watches, whatever the number of repositories).
-// A check that cannot report (SNS or CloudWatch failing) is returned as a batch item failure, so
+// - no run, a failed run, a run still queued or running, or no answer from GitHub: SyncOverdue 1,
+//   on which a CloudWatch alarm fires, and an alarm on the SNS topic (ALARM_TOPIC_ARN).
+// Metrics are EMF log lines (metrics.ts) in namespace CloudFrontSgSync; SyncOverdue goes to two
+// series, with the dimension Repository and without any (the one the stack's alarm watches,
+// whatever the number of repositories).
+// A check whose alarm cannot be published (SNS failing) is returned as a batch item failure, so
 // SQS delivers it again (the event source mapping reports batch item failures).
 import type { Verdict } from './watchdog-verdict.js'
 import { describeVerdict, judgeRuns } from './watchdog-verdict.js'
 import { ActionsReadError, listDispatchRuns, listWorkflows } from './actions-runs.js'
-import type { MetricDatum } from './aws-services.js'
-import { publish, putMetricData } from './aws-services.js'
+import { publish } from './aws-services.js'
 import { ConfigError, loadConfig } from './config.js'
 import type { ForwarderConfig } from './config.js'
 import { createLogger } from './log.js'
 import type { Logger } from './log.js'
+import type { MetricDatum } from './metrics.js'
+import { putMetric } from './metrics.js'
 import type { CheckRequest } from './schedule-check.js'
 import { parseCheckRequest } from './schedule-check.js'
 import { SecretError, getGitHubToken } from './secret.js'
@@ -76,9 +78,7 @@ export const watchdogHandler = async (
       log.error('watchdog report failed', {
         repository: request.repository,
         error: (err as Error).message,
-        hint:
-          'the execution role needs sns:Publish on ALARM_TOPIC_ARN and cloudwatch:PutMetricData ' +
-          `for namespace ${METRIC_NAMESPACE}; SQS delivers the check again`
+        hint: 'the execution role needs sns:Publish on ALARM_TOPIC_ARN; SQS delivers the check again'
       })
       if (record.messageId) failures.push({ itemIdentifier: record.messageId })
     }
@@ -108,20 +108,24 @@ async function report(
   log: Logger
 ): Promise<void> {
   const repository = request.repository
-  const overdue = (value: number): MetricDatum[] => [
-    { name: 'SyncOverdue', value, unit: 'Count', dimensions: { Repository: repository } },
-    { name: 'SyncOverdue', value, unit: 'Count', dimensions: {} }
-  ]
+  const metric = (datum: MetricDatum) => putMetric(log, METRIC_NAMESPACE, datum)
+  // The per-repository series, and the one without dimensions that SyncOverdueAlarm watches.
+  const overdue = (value: number): MetricDatum => ({
+    name: 'SyncOverdue',
+    value,
+    unit: 'Count',
+    dimensions: { Repository: repository },
+    dimensionSets: [['Repository'], []]
+  })
   if (finding.outcome === 'completed') {
-    await putMetricData(METRIC_NAMESPACE, [
-      {
-        name: 'SyncCompleted',
-        value: finding.lagSeconds,
-        unit: 'Seconds',
-        dimensions: { Repository: repository }
-      },
-      ...overdue(0)
-    ])
+    metric({
+      name: 'SyncCompleted',
+      value: finding.lagSeconds,
+      unit: 'Seconds',
+      dimensions: { Repository: repository },
+      dimensionSets: [['Repository']]
+    })
+    metric(overdue(0))
     log.info('watchdog', {
       outcome: 'completed',
       repository,
@@ -145,8 +149,10 @@ async function report(
           subject: string
           message: string
         })
+  // The metric first: it cannot fail, so SyncOverdueAlarm fires even if the publish below is
+  // refused (a retry writes it again; the alarm takes the maximum).
+  metric(overdue(1))
   const messageId = await publish(alarmTopicArn, alarm.subject, alarm.message)
-  await putMetricData(METRIC_NAMESPACE, overdue(1))
   log.error('watchdog', {
     outcome: finding.outcome,
     repository,

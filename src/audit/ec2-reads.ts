@@ -2,11 +2,11 @@
 // client with few attempts: the audit never blocks a sync, so a throttled read gives up early and
 // becomes a warning instead of holding the run (the sync's client retries 8 times).
 import {
-  DescribeManagedPrefixListsCommand,
-  DescribeNetworkInterfacesCommand,
-  DescribeSecurityGroupsCommand,
   EC2Client,
-  GetManagedPrefixListEntriesCommand
+  paginateDescribeManagedPrefixLists,
+  paginateDescribeNetworkInterfaces,
+  paginateDescribeSecurityGroups,
+  paginateGetManagedPrefixListEntries
 } from '@aws-sdk/client-ec2'
 import type {
   EC2ClientConfig,
@@ -68,20 +68,15 @@ class SdkAuditEc2Api implements AuditEc2Api {
     // group-id, ..." on accounts with many interfaces (EC2 API reference): both here.
     const byId = new Map<string, NetworkInterface>()
     for (const ids of chunk([...new Set(groupIds)], MAX_FILTER_VALUES)) {
-      let nextToken: string | undefined
-      do {
-        const page = await this.client.send(
-          new DescribeNetworkInterfacesCommand({
-            Filters: [{ Name: 'group-id', Values: ids }],
-            MaxResults: PAGE_SIZE,
-            ...(nextToken ? { NextToken: nextToken } : {})
-          })
-        )
+      const pages = paginateDescribeNetworkInterfaces(
+        { client: this.client },
+        { Filters: [{ Name: 'group-id', Values: ids }], MaxResults: PAGE_SIZE }
+      )
+      for await (const page of pages) {
         for (const eni of page.NetworkInterfaces ?? []) {
           if (eni.NetworkInterfaceId) byId.set(eni.NetworkInterfaceId, eni)
         }
-        nextToken = page.NextToken || undefined
-      } while (nextToken)
+      }
     }
     return [...byId.values()]
   }
@@ -91,18 +86,11 @@ class SdkAuditEc2Api implements AuditEc2Api {
     // meanwhile (InvalidGroup.NotFound); a filter just leaves it out.
     const groups: SecurityGroup[] = []
     for (const ids of chunk([...new Set(groupIds)], MAX_FILTER_VALUES)) {
-      let nextToken: string | undefined
-      do {
-        const page = await this.client.send(
-          new DescribeSecurityGroupsCommand({
-            Filters: [{ Name: 'group-id', Values: ids }],
-            MaxResults: PAGE_SIZE,
-            ...(nextToken ? { NextToken: nextToken } : {})
-          })
-        )
-        groups.push(...(page.SecurityGroups ?? []))
-        nextToken = page.NextToken || undefined
-      } while (nextToken)
+      const pages = paginateDescribeSecurityGroups(
+        { client: this.client },
+        { Filters: [{ Name: 'group-id', Values: ids }], MaxResults: PAGE_SIZE }
+      )
+      for await (const page of pages) groups.push(...(page.SecurityGroups ?? []))
     }
     return groups
   }
@@ -112,36 +100,24 @@ class SdkAuditEc2Api implements AuditEc2Api {
     // (com.amazonaws.global.cloudfront.origin-facing) in the same call.
     const lists: ManagedPrefixList[] = []
     for (const part of chunk([...new Set(ids)], MAX_FILTER_VALUES)) {
-      let nextToken: string | undefined
-      do {
-        const page = await this.client.send(
-          new DescribeManagedPrefixListsCommand({
-            Filters: [{ Name: 'prefix-list-id', Values: part }],
-            MaxResults: 100,
-            ...(nextToken ? { NextToken: nextToken } : {})
-          })
-        )
-        lists.push(...(page.PrefixLists ?? []))
-        nextToken = page.NextToken || undefined
-      } while (nextToken)
+      const pages = paginateDescribeManagedPrefixLists(
+        { client: this.client },
+        { Filters: [{ Name: 'prefix-list-id', Values: part }], MaxResults: 100 }
+      )
+      for await (const page of pages) lists.push(...(page.PrefixLists ?? []))
     }
     return lists
   }
 
   async prefixListEntries(id: string): Promise<string[]> {
     const cidrs: string[] = []
-    let nextToken: string | undefined
-    do {
-      const page = await this.client.send(
-        new GetManagedPrefixListEntriesCommand({
-          PrefixListId: id,
-          MaxResults: ENTRIES_PAGE_SIZE,
-          ...(nextToken ? { NextToken: nextToken } : {})
-        })
-      )
+    const pages = paginateGetManagedPrefixListEntries(
+      { client: this.client },
+      { PrefixListId: id, MaxResults: ENTRIES_PAGE_SIZE }
+    )
+    for await (const page of pages) {
       for (const entry of page.Entries ?? []) if (entry.Cidr) cidrs.push(entry.Cidr)
-      nextToken = page.NextToken || undefined
-    } while (nextToken)
+    }
     return cidrs
   }
 }

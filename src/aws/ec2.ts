@@ -7,6 +7,7 @@ import {
   DescribeManagedPrefixListsCommand,
   DescribeSecurityGroupsCommand,
   EC2Client,
+  paginateDescribeSecurityGroups,
   RevokeSecurityGroupIngressCommand
 } from '@aws-sdk/client-ec2'
 import type { EC2ClientConfig, Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
@@ -70,18 +71,11 @@ class SdkEc2Api implements Ec2Api {
 
   async describeGroups(filters: Filter[]): Promise<SecurityGroup[]> {
     const groups: SecurityGroup[] = []
-    let nextToken: string | undefined
-    do {
-      const page = await this.client.send(
-        new DescribeSecurityGroupsCommand({
-          Filters: filters,
-          MaxResults: PAGE_SIZE,
-          ...(nextToken ? { NextToken: nextToken } : {})
-        })
-      )
-      groups.push(...(page.SecurityGroups ?? []))
-      nextToken = page.NextToken || undefined
-    } while (nextToken)
+    const pages = paginateDescribeSecurityGroups(
+      { client: this.client },
+      { Filters: filters, MaxResults: PAGE_SIZE }
+    )
+    for await (const page of pages) groups.push(...(page.SecurityGroups ?? []))
     return groups
   }
 

@@ -198,10 +198,10 @@ function render0(
       .filter(o => o.error)
       .map(o => [`${o.region}/${o.groupId}`, o.error as string])
   )
-  const account = context.account ? cellCode(context.account) : '—'
+  // Six columns: ids wrap badly in narrower ones. The account is in the facts above.
   lines.push(
-    '| Account | Region | VPC | Group | Scope | Port | Family | Added | Removed | Result |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'
+    '| Group | Where | Family | Added | Removed | Result |',
+    '| --- | --- | --- | --- | --- | --- |'
   )
   const shown = groups.slice(0, maxRows)
   for (const g of shown) {
@@ -217,8 +217,8 @@ function render0(
       const removed = g.remove[f].length
       if (added + removed === 0) continue
       lines.push(
-        `| ${account} | ${text(g.region)} | ${text(g.vpcId)} | ${cellCode(g.groupId)}` +
-          `${g.groupName ? ` ${cellCode(g.groupName)}` : ''} | ${text(g.scope)} | tcp/${g.port} | ` +
+        `| ${cellCode(g.groupId)}${g.groupName ? ` ${cellCode(g.groupName)}` : ''} | ` +
+          `${text(g.region)} · ${text(g.vpcId)} · ${text(g.scope)} tcp/${g.port} | ` +
           `${f} | +${added} | −${removed} | ${result} |`
       )
     }
@@ -297,9 +297,11 @@ function headline(report: IssueReport, groups: number): string {
 function facts(report: IssueReport, context: IssueContext): string[] {
   const time = (context.time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z')
   const lines = [
-    `- **Run:** ${context.runUrl ? `[${context.runUrl}](${context.runUrl})` : 'local run'} · ` +
+    // The run URL is built from runner variables (runUrlFrom): trusted, so a real link.
+    `- **Run:** ${context.runUrl ? `[workflow run](${context.runUrl})` : 'local run'} · ` +
       `${context.event ? text(context.event) : 'unknown event'} · ${time}`
   ]
+  if (context.account) lines.push(`- **Account:** ${code(context.account)}`)
   const source = report.source
   if (source) {
     lines.push(

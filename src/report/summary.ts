@@ -69,42 +69,49 @@ const MAX_EXPOSURE_ROWS = 200
 const PLAN_FILE_HINT = 'the plan file (`plan-file` output) has the full plan'
 
 export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BYTES): string {
-  const head = [TITLE, '', statusLine(report), '']
-  // Every message can quote what AWS, the document or the payload said: escaped as literal text.
-  if (report.error) head.push(...codeBlock(report.error), '')
-  for (const problem of report.plan?.problems ?? [])
-    head.push(`> [!CAUTION]`, `> ${text(problem.message)}`, '')
-  for (const notice of report.notices) head.push(`> [!NOTE]`, `> ${text(notice)}`, '')
-  for (const warning of report.warnings ?? []) head.push(`> [!WARNING]`, `> ${text(warning)}`, '')
-  if (report.check) head.push(...checkSection(report.check), '')
-  if (report.source) head.push(...sourceTable(report), '')
-  for (const held of report.plan?.heldBack ?? []) {
-    head.push(
-      '> [!WARNING]',
-      `> ${text(held.id)} held back, left as it is: ${text(held.groupId)} already holds newer ` +
-        `ranges (syncToken ${text(held.recordedSyncToken)}).`,
-      ''
-    )
-  }
-  if (report.exposure) {
-    head.push(
-      ...exposureSection(report.exposure, text, {
-        heading: '### Exposure audit',
-        maxRows: MAX_EXPOSURE_ROWS,
-        more: PLAN_FILE_HINT
-      })
-    )
-  }
+  // The status (with the reason, when the run failed or was refused) is always the first line
+  // after the title; then one section after another. A new section is one more entry here.
+  const head = [
+    TITLE,
+    '',
+    statusLine(report),
+    '',
+    ...errorDetails(report),
+    ...alerts(report),
+    ...(report.check ? [...checkSection(report.check), ''] : []),
+    ...(report.source ? [...sourceSection(report), ''] : []),
+    ...heldBackAlerts(report),
+    ...(report.exposure
+      ? exposureSection(report.exposure, text, {
+          heading: '### Exposure audit',
+          maxRows: MAX_EXPOSURE_ROWS,
+          more: PLAN_FILE_HINT
+        })
+      : [])
+  ]
   const tail = report.skipped.length > 0 ? [...skippedTable(report.skipped), ''] : []
 
   // Pools in plan order while they fit, keeping room for the skipped table and the closing note.
+  // Pools with nothing to change are one line each, their groups in one collapsed table.
   const reserve = byteLength(tail) + 512
   let used = byteLength(head)
   const body: string[] = []
   const listing = { left: MAX_LISTED_CIDRS }
   const pools = report.plan?.pools ?? []
+  const steady = pools.filter(pool => !poolChanges(pool, report.families))
+  const changing = pools.filter(pool => poolChanges(pool, report.families))
   let shown = 0
-  for (const pool of pools) {
+  if (steady.length > 0) {
+    const section = [...steadySection(steady, report), '']
+    const compact = [...steadyLines(steady, report), '']
+    const pick = used + byteLength(section) + reserve <= budgetBytes ? section : compact
+    if (used + byteLength(pick) + reserve <= budgetBytes) {
+      body.push(...pick)
+      used += byteLength(pick)
+      shown += steady.length
+    }
+  }
+  for (const pool of changing) {
     const section = [...poolSection(pool, report, listing), '']
     const size = byteLength(section)
     if (used + size + reserve > budgetBytes) break
@@ -123,11 +130,63 @@ export function renderSummary(report: RunReport, budgetBytes = SUMMARY_BUDGET_BY
   return clamp([...head, ...body, ...tail].join('\n'), budgetBytes)
 }
 
+// The reason in the status line is cut here; the whole error follows, collapsed.
+const REASON_CHARS = 400
+
+/** One sentence of what happened, and for a failure or refusal why and what to do. */
 export function statusLine(report: RunReport): string {
   const line = statusText(report)
   const held = report.plan?.heldBack.length ?? 0
-  if (held === 0 || report.status === 'held-back') return line
-  return `${line} ⚠️ ${held} pool(s) held back (see below).`
+  const reason = reasonOf(report)
+  const withReason = reason ? `${line} ${text(reason)}` : line
+  if (held === 0 || report.status === 'held-back') return withReason
+  return `${withReason} ⚠️ ${held} pool(s) held back (see below).`
+}
+
+/** Plain text (escaped by the caller): the refusal's first problem, or the error. */
+function reasonOf(report: RunReport): string | undefined {
+  const problems = report.plan?.problems ?? []
+  if (report.status === 'refused' && problems.length > 0) {
+    const more = problems.length - 1
+    return `${oneLine(problems[0]?.message ?? '')}${more > 0 ? ` (and ${more} more problem(s) below)` : ''}`
+  }
+  if (!report.error) return undefined
+  const line = oneLine(report.error)
+  return errorIsLong(report.error) ? `${line.slice(0, REASON_CHARS)}… (full error below)` : line
+}
+
+function errorIsLong(error: string): boolean {
+  return error.length > REASON_CHARS || /[\r\n]/.test(error.trim())
+}
+
+/** The whole error, collapsed, when the status line could not hold it on one line. */
+function errorDetails(report: RunReport): string[] {
+  const error = report.error
+  if (!error || !errorIsLong(error)) return []
+  if (report.status === 'refused' && (report.plan?.problems.length ?? 0) > 0) return []
+  return ['<details>', '<summary>Full error</summary>', '', ...codeBlock(error), '</details>', '']
+}
+
+function alerts(report: RunReport): string[] {
+  const lines: string[] = []
+  // The first problem is in the status line already.
+  const problems = report.plan?.problems ?? []
+  const rest = report.status === 'refused' ? problems.slice(1) : problems
+  for (const problem of rest) lines.push('> [!CAUTION]', `> ${text(problem.message)}`, '')
+  // A skipped run's first notice is its status line.
+  const notices = report.status === 'skipped' ? report.notices.slice(1) : report.notices
+  for (const notice of notices) lines.push('> [!NOTE]', `> ${text(notice)}`, '')
+  for (const warning of report.warnings ?? []) lines.push('> [!WARNING]', `> ${text(warning)}`, '')
+  return lines
+}
+
+function heldBackAlerts(report: RunReport): string[] {
+  return (report.plan?.heldBack ?? []).flatMap(held => [
+    '> [!WARNING]',
+    `> ${text(held.id)} held back, left as it is: ${text(held.groupId)} already holds newer ` +
+      `ranges (syncToken ${text(held.recordedSyncToken)}).`,
+    ''
+  ])
 }
 
 function statusText(report: RunReport): string {
@@ -187,7 +246,7 @@ function checkSection(check: CheckResult): string[] {
       ? 'unknown (the out-of-sync groups record no syncToken)'
       : `${formatDuration(check.stalenessSeconds)} (${check.stalenessSeconds} s)`
   lines.push(
-    '| Check | |',
+    '| Check | Value |',
     '| --- | --- |',
     `| Published document | ${text(describeToken(check.documentSyncToken))} |`,
     `| Staleness | ${staleness}; max-staleness ${formatDuration(check.maxStalenessSeconds)} |`,
@@ -201,10 +260,17 @@ function countBy(check: CheckResult, state: CheckResult['pools'][number]['state'
   return check.pools.filter(pool => pool.state === state).length
 }
 
-function sourceTable(report: RunReport): string[] {
+/** One line a reader can take in at a glance; the fingerprint fields collapsed below it. */
+function sourceSection(report: RunReport): string[] {
   const source = report.source as RangeSource
   return [
-    '| Source | |',
+    `**Source:** ${text(report.service)} (${report.families.join(', ')}) from ${text(source.url)}, ` +
+      `syncToken ${text(source.syncToken)} (${text(source.createDate)}).`,
+    '',
+    '<details>',
+    '<summary>Source details</summary>',
+    '',
+    '| Source | Value |',
     '| --- | --- |',
     `| URL | ${text(source.url)} |`,
     `| syncToken | ${text(source.syncToken)} |`,
@@ -212,25 +278,128 @@ function sourceTable(report: RunReport): string[] {
     `| MD5 | ${text(source.md5)} |`,
     `| Service | ${text(report.service)} (${report.families.join(', ')}) |`,
     `| Regions | ${text(report.regions.join(', '))} |`,
-    `| Accounts | ${text(report.accounts.join(', '))} |`
+    `| Accounts | ${text(report.accounts.join(', '))} |`,
+    '',
+    '</details>'
   ]
+}
+
+function groupChanges(group: GroupChange, families: IpFamily[]): boolean {
+  return families.some(f => group.add[f].length + group.remove[f].length > 0)
+}
+
+function poolChanges(pool: Pool, families: IpFamily[]): boolean {
+  return pool.groups.some(group => groupChanges(group, families))
+}
+
+/**
+ * The families worth a row for this group: those its scope has ranges for, or it holds rules of.
+ * (A regional group under a service with no regional IPv6 range gets no empty IPv6 row.)
+ */
+function familiesOf(pool: Pool, group: GroupChange, families: IpFamily[]): IpFamily[] {
+  const shown = families.filter(
+    f =>
+      (pool.desired[f]?.length ?? 0) > 0 ||
+      group.before[f] > 0 ||
+      group.after[f] > 0 ||
+      group.add[f].length + group.remove[f].length > 0
+  )
+  return shown.length > 0 ? shown : families.slice(0, 1)
+}
+
+function poolTitle(pool: Pool): string {
+  return (
+    `${text(pool.account)} · ${text(pool.region)} · ${text(pool.vpcId)} · ${text(pool.scope)} · ` +
+    `tcp/${pool.port}`
+  )
+}
+
+/** One line per unchanged pool. */
+function steadyLines(pools: Pool[], report: RunReport): string[] {
+  return pools.map(pool => {
+    const rules = report.families
+      .filter(f => pool.groups.some(g => familiesOf(pool, g, report.families).includes(f)))
+      .map(f => `${pool.groups.reduce((n, g) => n + g.after[f], 0)} ${f}`)
+      .join(', ')
+    return `- ${poolTitle(pool)}: ${pool.groups.length} group(s), ${rules} rule(s), no change`
+  })
+}
+
+/** Unchanged pools: their lines, then every group in one collapsed table. */
+function steadySection(pools: Pool[], report: RunReport): string[] {
+  const rows = pools.flatMap(pool =>
+    pool.groups.flatMap(group =>
+      familiesOf(pool, group, report.families).map(
+        f =>
+          `| ${text(group.groupId)} ${text(group.groupName)} | ${text(pool.region)} | ${f} | ` +
+          `${group.after[f]} | ${group.capacityLeft[f]} |`
+      )
+    )
+  )
+  return [
+    ...steadyLines(pools, report),
+    '',
+    '<details>',
+    `<summary>Groups with no change (${pools.reduce((n, p) => n + p.groups.length, 0)})</summary>`,
+    '',
+    '| Group | Region | Family | Rules | Capacity left |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    '</details>'
+  ]
+}
+
+/** What became of a group's planned change in this run, for its table row. */
+function resultOf(group: GroupChange, report: RunReport): string {
+  if (!groupChanges(group, report.families)) return 'no change'
+  switch (report.status) {
+    case 'dry-run':
+      return '🧪 not applied (dry run)'
+    case 'refused':
+      return '⛔ not applied (refused)'
+    case 'in-sync':
+    case 'out-of-sync':
+      return 'not applied (check only)'
+    default:
+      break
+  }
+  const outcome = report.applied?.outcomes.find(
+    o => o.groupId === group.groupId && o.region === group.region
+  )
+  if (!report.applied) return 'not applied'
+  if (outcome?.error) return `❌ failed: ${text(clipCell(outcome.error))}`
+  return outcome ? '✅ done' : 'not applied'
+}
+
+function clipCell(value: string): string {
+  const line = oneLine(value)
+  return line.length > 120 ? `${line.slice(0, 120)}…` : line
 }
 
 function poolSection(pool: Pool, report: RunReport, listing: { left: number }): string[] {
   const families = report.families
+  // Only a run that changed rules shows "after"; others show what it would need.
+  const planned = report.status !== 'applied' && !(report.status === 'failed' && report.applied)
+  const rulesHeader =
+    report.status === 'refused'
+      ? 'Rules now → would need'
+      : planned
+        ? 'Rules now → planned'
+        : 'Rules before → after'
   const lines = [
-    `### ${text(pool.account)} · ${text(pool.region)} · ${text(pool.vpcId)} · ${text(pool.scope)} · ` +
-      `tcp/${pool.port}`,
+    `### ${poolTitle(pool)}`,
     '',
-    '| Group | Family | Rules before → after | Added | Removed | Capacity left |',
-    '| --- | --- | --- | --- | --- | --- |'
+    `| Group | Family | ${rulesHeader} | Added | Removed | Capacity left | Result |`,
+    '| --- | --- | --- | --- | --- | --- | --- |'
   ]
   for (const group of pool.groups) {
-    for (const family of families) {
+    const result = resultOf(group, report)
+    for (const family of familiesOf(pool, group, families)) {
       lines.push(
         `| ${text(group.groupId)} ${text(group.groupName)} | ${family} | ` +
           `${group.before[family]} → ${group.after[family]} | +${group.add[family].length} | ` +
-          `−${group.remove[family].length} | ${group.capacityLeft[family]} |`
+          `−${group.remove[family].length} | ${group.capacityLeft[family]} | ${result} |`
       )
     }
   }
@@ -238,10 +407,12 @@ function poolSection(pool: Pool, report: RunReport, listing: { left: number }): 
     pool.groups.flatMap(g =>
       families.flatMap(f => pick(g, f).map(c => oneLine(`${c} (${g.groupId})`)))
     )
+  const verb = planned ? ' to add' : ' added'
   const added = listed((g, f) => g.add[f])
   const removed = listed((g, f) => g.remove[f].map(rule => rule.cidr))
-  if (added.length > 0) lines.push('', ...details('CIDRs added', added, listing))
-  if (removed.length > 0) lines.push('', ...details('CIDRs removed', removed, listing))
+  if (added.length > 0) lines.push('', ...details(`CIDRs${verb}`, added, listing))
+  if (removed.length > 0)
+    lines.push('', ...details(planned ? 'CIDRs to remove' : 'CIDRs removed', removed, listing))
   return lines
 }
 
