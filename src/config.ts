@@ -38,6 +38,8 @@ export interface Config {
   maxStalenessSeconds: number
   /** Fail the run (after the sync) when the exposure audit finds a partial pool or wider exposure. */
   failOnExposure: boolean
+  /** Create groups for pools that lack rule slots instead of refusing (src/grow). */
+  growPools: boolean
   identity: IdentityConfig
   /** The triggering event, and why the run does nothing when it should not act on it. */
   event: string
@@ -124,6 +126,7 @@ export function parseConfig(
     mode: parseMode(input('mode') || 'sync'),
     maxStalenessSeconds: parseDuration('max-staleness', input('max-staleness') || '24h'),
     failOnExposure: parseBoolean('fail-on-exposure', input('fail-on-exposure') || 'false'),
+    growPools: parseBoolean('grow-pools', input('grow-pools') || 'false'),
     identity: parseIdentityInputs(read),
     event: decision.event,
     ...(decision.kind === 'skip' ? { skipReason: decision.reason } : {}),

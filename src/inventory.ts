@@ -41,6 +41,8 @@ export interface ManagedGroup {
    * overwritten by the genuine token the next time the group changes.
    */
   ignoredSyncToken?: { value: string; reason: string }
+  /** Set when grow-pools created the group (tag CREATED_BY_TAG). */
+  createdByAction?: boolean
 }
 
 export interface SkippedGroup {
@@ -80,6 +82,8 @@ export type PrefixListWeights = Map<string, Record<IpFamily, number>>
 export const PROTOCOL_TAG = 'Protocol'
 /** Records on each changed group the syncToken of the ranges applied, so no run goes backwards. */
 export const SYNC_TOKEN_TAG = 'cloudfront-sg-sync:sync-token'
+/** Marks the groups grow-pools created (src/grow): never deleted, reported once left empty. */
+export const CREATED_BY_TAG = 'cloudfront-sg-sync:created-by'
 
 function tagOf(group: SecurityGroup, key: string): string | undefined {
   return group.Tags?.find(tag => tag.Key === key)?.Value
@@ -186,7 +190,8 @@ export function classifyGroup(
     ruleLimit,
     foreignWeight,
     foreignOnPort,
-    ...syncTokenOf(group, owner.now)
+    ...syncTokenOf(group, owner.now),
+    ...(tagOf(group, CREATED_BY_TAG) !== undefined ? { createdByAction: true } : {})
   }
 }
 

@@ -10,7 +10,7 @@ import type { Ec2Api } from './aws/ec2.js'
 import { createEc2Api } from './aws/ec2.js'
 import type { AwsAccount } from './aws/identity.js'
 import { resolveAccounts } from './aws/identity.js'
-import { readRuleQuota } from './aws/quotas.js'
+import { readGroupsPerInterfaceQuota, readRuleQuota } from './aws/quotas.js'
 import type { CheckResult } from './check.js'
 import { decideCheck } from './check.js'
 import type { Config } from './config.js'
@@ -19,6 +19,13 @@ import { describeUncovered, uncoveredScopes } from './coverage.js'
 import { discoverRegion } from './discover.js'
 import type { ManagedGroup, Ownership, RegionInventory } from './inventory.js'
 import { PROTOCOL_TAG, SYNC_TOKEN_TAG } from './inventory.js'
+import type { GrowthPlace, PreparedGrowth } from './grow/step.js'
+import { executeGrowth, hasGrowthWork, prepareGrowth, removableGroups } from './grow/step.js'
+import { planWithGrowth, resolvePlaceholders } from './grow/plan.js'
+import { createGrowthEc2Api } from './grow/ec2-writes.js'
+import { createLoadBalancerApi } from './grow/elbv2.js'
+import { createAuditEc2Api } from './audit/ec2-reads.js'
+import type { Plan } from './plan.js'
 import { buildPlan } from './plan.js'
 import { loadRangeSet, RangesError } from './ranges/index.js'
 import type { LoadedRangeSet } from './ranges/index.js'
@@ -121,17 +128,53 @@ async function sync(
   })) {
     warn(report, describeUncovered(gap, config.service))
   }
-  const plan = buildPlan(
-    ranges.cidrs,
-    inventories.flatMap(inventory => inventory.groups),
-    {
-      families: config.families,
-      maxRemovalsPercent: config.maxRemovalsPercent,
-      maxGrowthPercent: config.maxGrowthPercent,
-      unpublished: ranges.unpublished,
-      syncToken: ranges.source.syncToken
+  const allGroups = inventories.flatMap(inventory => inventory.groups)
+  const planOptions = {
+    families: config.families,
+    maxRemovalsPercent: config.maxRemovalsPercent,
+    maxGrowthPercent: config.maxGrowthPercent,
+    unpublished: ranges.unpublished,
+    syncToken: ranges.source.syncToken
+  }
+  // check mode never grows: it only reads.
+  const growing = config.growPools && config.mode === 'sync'
+  const grown = growing
+    ? planWithGrowth(ranges.cidrs, allGroups, planOptions, {
+        autoUpdateTag: config.autoUpdateTag,
+        protocolTag: PROTOCOL_TAG
+      })
+    : { plan: buildPlan(ranges.cidrs, allGroups, planOptions), newGroups: [] }
+  let plan = grown.plan
+  const growthPlaces = growthPlacesFor(accounts)
+  let prepared: PreparedGrowth | undefined
+  // Also where a group grow-pools created earlier may still await its attachment.
+  const mayGrow = grown.newGroups.length > 0 || allGroups.some(group => group.createdByAction)
+  if (growing && mayGrow && plan.problems.length === 0) {
+    prepared = await prepareGrowth(grown.newGroups, allGroups, growthPlaces)
+    for (const warning of prepared.warnings) warn(report, warning)
+    if (prepared.refusals.length > 0) {
+      // Refused: report the plan without the groups that will not be created.
+      plan = buildPlan(ranges.cidrs, allGroups, planOptions)
+      plan.problems.push(
+        ...prepared.refusals.map(message => ({ kind: 'capacity' as const, message }))
+      )
+      prepared = undefined
     }
-  )
+  } else if (grown.newGroups.length > 0) {
+    plan = buildPlan(ranges.cidrs, allGroups, planOptions)
+  }
+  const newGroups = prepared ? grown.newGroups : []
+  report.growth = {
+    created: [],
+    wouldCreate: newGroups.map(g => ({ groupName: g.groupName, poolId: g.poolId })),
+    removable: removableGroups(allGroups, groupsAfter(plan))
+  }
+  for (const id of report.growth.removable) {
+    report.notices.push(
+      `${id} was created by grow-pools and holds no rule after this run: it may be deleted ` +
+        '(detach it first); the action never deletes groups.'
+    )
+  }
   report.plan = plan
   for (const notice of plan.notices ?? []) {
     report.notices.push(notice)
@@ -182,6 +225,19 @@ async function sync(
     return
   }
 
+  if (prepared && hasGrowthWork(newGroups, prepared)) {
+    const result = await executeGrowth(newGroups, prepared, growthPlaces, info)
+    report.growth.created = result.created
+    for (const group of result.created) {
+      const notice =
+        `grow-pools created ${group.groupId} (${group.groupName}) for pool ${group.poolId} and ` +
+        `attached it to ${group.attachedTo.join(', ')} before adding rules.`
+      report.notices.push(notice)
+      core.notice(notice)
+    }
+    plan = resolvePlaceholders(plan, result.ids)
+    report.plan = plan
+  }
   const applied = await applyPlan(plan, apiFor, {
     ruleDescription: config.ruleDescription,
     syncToken: ranges.source.syncToken,
@@ -196,6 +252,40 @@ async function sync(
     )
   }
   report.status = 'applied'
+}
+
+/** Each group's managed rules once the plan is applied. */
+function groupsAfter(plan: Plan): Map<string, number> {
+  const after = new Map<string, number>()
+  for (const pool of plan.pools) {
+    for (const change of pool.groups) {
+      after.set(change.groupId, change.after.ipv4 + change.after.ipv6)
+    }
+  }
+  return after
+}
+
+/** grow-pools' clients, made once per account and region when first needed. */
+function growthPlacesFor(accounts: AwsAccount[]): (account: string, region: string) => GrowthPlace {
+  const places = new Map<string, GrowthPlace>()
+  return (account, region) => {
+    const key = `${account}/${region}`
+    const known = places.get(key)
+    if (known) return known
+    const credentials = accounts.find(a => a.accountId === account)?.credentials
+    const options = { region, ...(credentials ? { credentials } : {}), userAgent: USER_AGENT }
+    const place: GrowthPlace = {
+      account,
+      region,
+      reads: createAuditEc2Api(options),
+      writes: createGrowthEc2Api(options),
+      loadBalancers: createLoadBalancerApi(options),
+      groupsPerInterface: () =>
+        readGroupsPerInterfaceQuota(region, credentials, { userAgent: USER_AGENT })
+    }
+    places.set(key, place)
+    return place
+  }
 }
 
 function describeSource(ranges: LoadedRangeSet, report: RunReport): void {

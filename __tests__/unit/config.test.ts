@@ -37,6 +37,7 @@ describe('parseConfig defaults', () => {
       mode: 'sync',
       maxStalenessSeconds: 86400,
       failOnExposure: false,
+      growPools: false,
       identity: {
         roles: [],
         roleSessionName: 'cloudfront-sg-sync',
@@ -46,6 +47,14 @@ describe('parseConfig defaults', () => {
       event: 'none',
       tracking: { createIssue: false, issueLabel: 'cloudfront-sg-sync', githubToken: '' }
     })
+  })
+
+  test('grow-pools is a boolean, off by default', () => {
+    expect(parse({}).growPools).toBe(false)
+    expect(parse({ 'grow-pools': 'true' }).growPools).toBe(true)
+    expect(() => parse({ 'grow-pools': 'maybe' })).toThrow(
+      "Input 'grow-pools' has an invalid value 'maybe'"
+    )
   })
 
   test('fail-on-exposure is a boolean', () => {

@@ -51,13 +51,78 @@ function permissions(tagKey = 'AutoUpdate'): Statement[] {
 
 const GROUPS = 'arn:aws:ec2:*:111122223333:security-group/*'
 
-test('one role, one inline policy, no managed policies or extra policy resources', () => {
+test('one role, one inline policy, no managed policies; growth only as a conditioned policy', () => {
   expect(roleId).toBe('SyncRole')
   expect(role.ManagedPolicyArns).toBeUndefined()
   expect(role.PermissionsBoundary).toBeUndefined()
   expect(resourcesOfType(template, 'AWS::IAM::Policy')).toHaveLength(0)
   expect(resourcesOfType(template, 'AWS::IAM::ManagedPolicy')).toHaveLength(0)
-  expect(resourcesOfType(template, 'AWS::IAM::RolePolicy')).toHaveLength(0)
+  expect(resourcesOfType(template, 'AWS::IAM::RolePolicy').map(([id]) => id)).toEqual([
+    'GrowthPolicy'
+  ])
+})
+
+describe('pool growth (AllowPoolGrowth)', () => {
+  const growth = template.Resources?.GrowthPolicy as unknown as {
+    Condition: string
+    Properties: { RoleName: unknown; PolicyDocument: CfnDoc }
+  }
+  const statements = (): Statement[] => {
+    const text = growth.Properties.PolicyDocument['Fn::Sub'] as string
+    const values: Record<string, string> = {
+      'AWS::Partition': 'aws',
+      'AWS::AccountId': '111122223333',
+      AutoUpdateTagKey: 'AutoUpdate'
+    }
+    const rendered = text.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+      const value = values[name]
+      if (value === undefined) throw new Error(`unexpected substitution \${${name}}`)
+      return value
+    })
+    return (JSON.parse(rendered) as { Statement: Statement[] }).Statement
+  }
+
+  test('off by default, and only with the parameter', () => {
+    expect(template.Parameters?.AllowPoolGrowth?.Default).toBe('false')
+    expect(template.Conditions?.PoolGrowth).toEqual({
+      'Fn::Equals': [{ Ref: 'AllowPoolGrowth' }, 'true']
+    })
+    expect(growth.Condition).toBe('PoolGrowth')
+    expect(growth.Properties.RoleName).toEqual({ Ref: 'SyncRole' })
+  })
+
+  test('creates only marked, auto-update groups; tags only on create; never deletes', () => {
+    const bySid = Object.fromEntries(statements().map(s => [s.Sid, s]))
+    expect(bySid.CreateMarkedGroups?.Condition).toEqual({
+      StringEquals: {
+        'aws:RequestTag/cloudfront-sg-sync:created-by': 'grow-pools',
+        'aws:RequestTag/AutoUpdate': 'true'
+      }
+    })
+    expect(bySid.CreateMarkedGroups?.Resource).toBe(GROUPS)
+    expect(bySid.CreateGroupsInVpcs?.Resource).toBe('arn:aws:ec2:*:111122223333:vpc/*')
+    expect(bySid.TagGroupsOnCreate?.Condition?.StringEquals).toMatchObject({
+      'ec2:CreateAction': 'CreateSecurityGroup'
+    })
+    const actions = statements().flatMap(s => list(s.Action))
+    expect([...new Set(actions)].sort()).toEqual([
+      'ec2:CreateSecurityGroup',
+      'ec2:CreateTags',
+      'ec2:ModifyNetworkInterfaceAttribute',
+      'elasticloadbalancing:DescribeLoadBalancers',
+      'elasticloadbalancing:SetSecurityGroups'
+    ])
+    expect(bySid.AttachGroupsToLoadBalancers?.Resource).toEqual([
+      'arn:aws:elasticloadbalancing:*:111122223333:loadbalancer/app/*',
+      'arn:aws:elasticloadbalancing:*:111122223333:loadbalancer/net/*'
+    ])
+    for (const s of statements()) {
+      expect(s.Effect).toBe('Allow')
+      // Only the read-only DescribeLoadBalancers, which has no resource-level permission, is "*".
+      if (s.Sid === 'ReadLoadBalancers') continue
+      for (const resource of list(s.Resource)) expect(resource).toContain(':111122223333:')
+    }
+  })
 })
 
 test('the policy grants exactly what src/aws calls, statement by statement', () => {

@@ -4,6 +4,7 @@
 // default credential chain. Used by the end-to-end tests, the demo, the benchmark and CI.
 import type { Ec2EmulatorOptions } from './ec2.js'
 import { Ec2Emulator } from './ec2.js'
+import { Elbv2Emulator } from './elbv2.js'
 import { OidcEmulator } from './oidc.js'
 import { ServiceQuotasEmulator } from './service-quotas.js'
 import type { RoleSpec } from './sts.js'
@@ -18,6 +19,8 @@ export const DEFAULT_CHAIN_ACCOUNT = '123456789012'
 
 export interface AwsEmulators {
   ec2: Ec2Emulator
+  /** Load balancers (their interfaces live in `ec2`), for pool growth. */
+  elbv2: Elbv2Emulator
   sts: StsEmulator
   quotas: ServiceQuotasEmulator
   oidc: OidcEmulator
@@ -48,6 +51,7 @@ export async function startAwsEmulators(options: AwsEmulatorOptions = {}): Promi
     }
   })
   const oidc = await OidcEmulator.start()
+  const elbv2 = new Elbv2Emulator(ec2, DEFAULT_CHAIN_ACCOUNT)
   const sts = new StsEmulator({
     providers: [{ issuer: oidc.issuer, publicKey: oidc.publicKey }],
     roles: options.roles ?? [],
@@ -63,18 +67,21 @@ export async function startAwsEmulators(options: AwsEmulatorOptions = {}): Promi
     AWS_ENDPOINT_URL_EC2: await ec2.start(options.ports?.ec2 ?? 0),
     AWS_ENDPOINT_URL_STS: await sts.start(options.ports?.sts ?? 0),
     AWS_ENDPOINT_URL_SERVICE_QUOTAS: quotas.url,
+    // The SDK's endpoint variable for service id "Elastic Load Balancing v2".
+    AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2: await elbv2.start(),
     AWS_ACCESS_KEY_ID: DEFAULT_CHAIN_KEY.accessKeyId,
     AWS_SECRET_ACCESS_KEY: DEFAULT_CHAIN_KEY.secret,
     AWS_EC2_METADATA_DISABLED: 'true'
   }
   return {
     ec2,
+    elbv2,
     sts,
     quotas,
     oidc,
     env,
     stop: async () => {
-      await Promise.all([ec2.stop(), sts.stop(), quotas.close(), oidc.close()])
+      await Promise.all([ec2.stop(), elbv2.stop(), sts.stop(), quotas.close(), oidc.close()])
     }
   }
 }

@@ -1127,6 +1127,7 @@ export class Ec2Emulator {
   private exposureHandlers(): Record<string, (ctx: Ctx) => string> {
     return {
       DescribeNetworkInterfaces: c => this.describeNetworkInterfaces(c),
+      ModifyNetworkInterfaceAttribute: c => this.modifyNetworkInterfaceAttribute(c),
       GetManagedPrefixListEntries: c => this.getManagedPrefixListEntries(c)
     }
   }
@@ -1212,6 +1213,38 @@ export class Ec2Emulator {
       xmlItems('networkInterfaceSet', page, eni => this.renderInterface(eni)) +
       xmlText('nextToken', nextToken)
     )
+  }
+
+  // -- pool growth: ModifyNetworkInterfaceAttribute with SecurityGroupId.N ---------------------
+  //
+  // The list replaces the interface's groups (EC2 API reference: "You must specify at least one
+  // security group, even if it's just the default security group"); more than the per-interface
+  // quota fails with SecurityGroupsPerInterfaceLimitExceeded. A requester-managed interface (a
+  // load balancer's, Lambda's...) may not be changed by its owner account.
+  private modifyNetworkInterfaceAttribute(ctx: Ctx): string {
+    const { params } = ctx
+    const id = params.require('NetworkInterfaceId')
+    const eni = this.interfaces.get(id)
+    if (!eni || eni.account !== ctx.account || eni.region !== ctx.region) {
+      throw new QueryError(
+        'InvalidNetworkInterfaceID.NotFound',
+        `The networkInterface ID '${id}' does not exist`
+      )
+    }
+    const groupIds = params.list('SecurityGroupId')
+    if (groupIds.length === 0) {
+      throw new QueryError('MissingParameter', 'The request must contain the parameter groupId')
+    }
+    if (eni.requesterId !== undefined) {
+      throw new QueryError(
+        'OperationNotPermitted',
+        `You are not allowed to manage '${eni.requesterId}' attachments.`
+      )
+    }
+    this.checkInterfaceGroups(eni, groupIds)
+    this.dryRun(params)
+    eni.groupIds = [...groupIds]
+    return '<return>true</return>'
   }
 
   private renderInterface(eni: NetworkInterfaceState): string {

@@ -9,6 +9,8 @@ export interface Outputs {
   'rules-added': string
   'rules-removed': string
   'groups-changed': string
+  /** grow-pools: groups created (in a dry run, that would be). */
+  'groups-created': string
   'sync-token': string
   'plan-file': string
   'issue-number': string
@@ -36,6 +38,11 @@ export function outputsOf(report: RunReport, planFile: string, issueNumber = '')
     'rules-added': String(added),
     'rules-removed': String(removed),
     'groups-changed': String(total('groups-changed')),
+    'groups-created': String(
+      report.status === 'dry-run'
+        ? (report.growth?.wouldCreate.length ?? 0)
+        : (report.growth?.created.length ?? 0)
+    ),
     'sync-token': report.source?.syncToken ?? '',
     'plan-file': planFile,
     'issue-number': issueNumber,
@@ -119,6 +126,7 @@ export function writePlanFile(report: RunReport, env: NodeJS.ProcessEnv): string
     applied: report.applied ?? null,
     check: report.check ?? null,
     exposure: report.exposure ?? null,
+    growth: report.growth ?? null,
     error: report.error ?? null
   }
   writeFileSync(path, `${JSON.stringify(document)}\n`)

@@ -5,6 +5,7 @@ import type { CheckResult } from '../check.js'
 import { describeToken } from '../check.js'
 import { formatDuration } from '../duration.js'
 import { exposureSection } from '../audit/render.js'
+import type { CreatedGroup } from '../grow/step.js'
 import type { ExposureReport } from '../audit/run.js'
 import type { SkippedGroup } from '../inventory.js'
 import type { GroupChange, Plan, Pool } from '../plan.js'
@@ -24,6 +25,14 @@ export type RunStatus =
   | 'in-sync'
   | 'out-of-sync'
 
+export interface GrowthReport {
+  created: CreatedGroup[]
+  /** Dry run: the groups a run would create (name and pool). */
+  wouldCreate: { groupName: string; poolId: string }[]
+  /** Groups grow-pools created that hold no managed rule after the plan: safe to delete by hand. */
+  removable: string[]
+}
+
 export interface RunReport {
   status: RunStatus
   service: string
@@ -38,6 +47,8 @@ export interface RunReport {
   check?: CheckResult
   /** The exposure audit (after plan and apply), when it ran. */
   exposure?: ExposureReport
+  /** grow-pools: groups created (or, in a dry run, to create) and grown groups left empty. */
+  growth?: GrowthReport
   skipped: SkippedGroup[]
   /** Regions (prefixed with the account when several) where no tagged group was found. */
   emptyRegions: string[]
