@@ -8,12 +8,9 @@ import {
   paginateDescribeSecurityGroups,
   paginateGetManagedPrefixListEntries
 } from '@aws-sdk/client-ec2'
-import type {
-  EC2ClientConfig,
-  ManagedPrefixList,
-  NetworkInterface,
-  SecurityGroup
-} from '@aws-sdk/client-ec2'
+import type { ManagedPrefixList, NetworkInterface, SecurityGroup } from '@aws-sdk/client-ec2'
+import type { AwsClientOptions } from '../aws/client-config.js'
+import { clientConfig } from '../aws/client-config.js'
 
 /** What the audit reads from EC2 in one region; small enough to fake in unit tests. */
 export interface AuditEc2Api {
@@ -34,21 +31,8 @@ const PAGE_SIZE = 1000
 const ENTRIES_PAGE_SIZE = 100
 const DEFAULT_MAX_ATTEMPTS = 3
 
-export interface AuditClientOptions {
-  region: string
-  credentials?: EC2ClientConfig['credentials']
-  userAgent?: string
-  maxAttempts?: number
-}
-
-export function createAuditEc2Api(options: AuditClientOptions): AuditEc2Api {
-  const client = new EC2Client({
-    region: options.region,
-    retryMode: 'adaptive',
-    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
-  })
+export function createAuditEc2Api(options: AwsClientOptions): AuditEc2Api {
+  const client = new EC2Client(clientConfig(options, DEFAULT_MAX_ATTEMPTS))
   return new SdkAuditEc2Api(client)
 }
 

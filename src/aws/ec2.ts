@@ -10,8 +10,10 @@ import {
   paginateDescribeSecurityGroups,
   RevokeSecurityGroupIngressCommand
 } from '@aws-sdk/client-ec2'
-import type { EC2ClientConfig, Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
+import type { Filter, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2'
 import type { IpFamily } from '../types.js'
+import type { AwsClientOptions } from './client-config.js'
+import { clientConfig } from './client-config.js'
 import { drainEchoes } from './drain-echoes.js'
 
 /** What the sync needs from EC2 in one region; small enough to fake in unit tests. */
@@ -29,15 +31,7 @@ export interface Ec2Api {
   tag(groupIds: string[], key: string, value: string): Promise<void>
 }
 
-export interface Ec2ClientOptions {
-  region: string
-  credentials?: EC2ClientConfig['credentials']
-  userAgent?: string
-  maxAttempts?: number
-}
-
-// EC2 throttles per account with a token bucket; the SDK's adaptive mode adds client-side rate
-// limiting on top of backoff, so concurrent regions and groups slow down instead of failing.
+// The sync must get through throttling storms (see clientConfig): it retries longer than the audit.
 const DEFAULT_MAX_ATTEMPTS = 8
 // A customer-managed prefix list counts its maximum entries against a group's quota; an
 // AWS-managed one its published weight (Amazon VPC user guide, "AWS-managed prefix list weight").
@@ -50,17 +44,13 @@ const AWS_MANAGED_WEIGHTS: Record<string, number> = {
 // DescribeSecurityGroups accepts MaxResults 5-1000; the largest page means the fewest calls.
 const PAGE_SIZE = 1000
 
-export function createEc2Api(options: Ec2ClientOptions): Ec2Api {
+export function createEc2Api(options: AwsClientOptions): Ec2Api {
   const client = new EC2Client({
-    region: options.region,
-    retryMode: 'adaptive',
-    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    ...clientConfig(options, DEFAULT_MAX_ATTEMPTS),
     // Resolve each command's middleware stack once instead of on every call (the SDK's documented
     // opt-in; it ignores stack changes made after the first call, and this client makes none: its
     // custom middleware is added below). Saves CPU and garbage on hundreds of calls.
-    cacheMiddleware: true,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
+    cacheMiddleware: true
   })
   drainEchoes(client.middlewareStack)
   return new SdkEc2Api(client)

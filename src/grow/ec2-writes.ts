@@ -6,7 +6,8 @@ import {
   EC2Client,
   ModifyNetworkInterfaceAttributeCommand
 } from '@aws-sdk/client-ec2'
-import type { EC2ClientConfig } from '@aws-sdk/client-ec2'
+import type { AwsClientOptions } from '../aws/client-config.js'
+import { clientConfig } from '../aws/client-config.js'
 
 export interface GrowthEc2Api {
   /** Creates the group with its tags in the same call; returns its id. */
@@ -20,18 +21,8 @@ export interface GrowthEc2Api {
   setInterfaceGroups(interfaceId: string, groupIds: string[]): Promise<void>
 }
 
-export function createGrowthEc2Api(options: {
-  region: string
-  credentials?: EC2ClientConfig['credentials']
-  userAgent?: string
-}): GrowthEc2Api {
-  const client = new EC2Client({
-    region: options.region,
-    retryMode: 'adaptive',
-    maxAttempts: 8,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
-  })
+export function createGrowthEc2Api(options: AwsClientOptions): GrowthEc2Api {
+  const client = new EC2Client(clientConfig(options, 8))
   return {
     async createGroup(input) {
       // Tags in TagSpecifications, not a later CreateTags: the group never exists untagged, and

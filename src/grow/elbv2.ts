@@ -6,7 +6,8 @@ import {
   ElasticLoadBalancingV2Client,
   SetSecurityGroupsCommand
 } from '@aws-sdk/client-elastic-load-balancing-v2'
-import type { EC2ClientConfig } from '@aws-sdk/client-ec2'
+import type { AwsClientOptions } from '../aws/client-config.js'
+import { clientConfig } from '../aws/client-config.js'
 
 export interface LoadBalancerInfo {
   arn: string
@@ -23,18 +24,8 @@ export interface LoadBalancerApi {
 
 const NAMES_PER_CALL = 20
 
-export function createLoadBalancerApi(options: {
-  region: string
-  credentials?: EC2ClientConfig['credentials']
-  userAgent?: string
-}): LoadBalancerApi {
-  const client = new ElasticLoadBalancingV2Client({
-    region: options.region,
-    retryMode: 'adaptive',
-    maxAttempts: 8,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.userAgent ? { customUserAgent: options.userAgent } : {})
-  })
+export function createLoadBalancerApi(options: AwsClientOptions): LoadBalancerApi {
+  const client = new ElasticLoadBalancingV2Client(clientConfig(options, 8))
   return {
     async describe(names) {
       const found: LoadBalancerInfo[] = []
