@@ -15,26 +15,10 @@ import type { AuditPlace } from '../src/audit/run.js'
 import { auditExposure } from '../src/audit/run.js'
 import type { ManagedGroup } from '../src/inventory.js'
 import { poolId } from '../src/plan.js'
+import { BENCH_REGIONS } from './bench-regions.js'
 import { DEFAULT_ACCOUNT_ID, Ec2Emulator } from './emulators/ec2.js'
 
-const REGIONS = [
-  'us-east-1',
-  'us-east-2',
-  'us-west-1',
-  'us-west-2',
-  'ca-central-1',
-  'eu-west-1',
-  'eu-west-2',
-  'eu-west-3',
-  'eu-central-1',
-  'eu-north-1',
-  'ap-south-1',
-  'ap-northeast-1',
-  'ap-northeast-2',
-  'ap-southeast-1',
-  'ap-southeast-2',
-  'sa-east-1'
-]
+const REGIONS = BENCH_REGIONS
 const VPCS = 5
 const LATENCY_MS = 50
 const KEYS = { accessKeyId: 'AKIDBENCHAUDIT', secretAccessKey: 'secret' }

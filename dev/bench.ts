@@ -60,6 +60,7 @@ import { DEFAULT_ACCOUNT_ID } from './emulators/ec2.js'
 import type { Ec2Call } from './emulators/ec2.js'
 import { deriveIpRanges, generateIpRanges, serializeIpRanges } from './ip-ranges-fixture.js'
 import { ACTION_ENTRY, PROJECT_ROOT, node24, runAction } from './run-action.js'
+import { BENCH_REGIONS } from './bench-regions.js'
 import { runBoundsBench } from './bench-bounds.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -74,24 +75,7 @@ const DESIGN_CONCURRENCY = 4
 /** The naive strategy gets the same bound, so the ratios measure batching and placement only. */
 const NAIVE_CONCURRENCY = 4
 const ORG_LATENCY_MS = 50
-const ORG_REGIONS = [
-  'us-east-1',
-  'us-east-2',
-  'us-west-1',
-  'us-west-2',
-  'ca-central-1',
-  'sa-east-1',
-  'eu-west-1',
-  'eu-west-2',
-  'eu-west-3',
-  'eu-central-1',
-  'eu-north-1',
-  'ap-south-1',
-  'ap-northeast-1',
-  'ap-northeast-2',
-  'ap-southeast-1',
-  'ap-southeast-2'
-]
+const ORG_REGIONS = BENCH_REGIONS
 /**
  * One VPC's groups: per protocol a global pool of 3 groups (118 IPv4 + 32 IPv6 CloudFront GLOBAL
  * ranges need 2 at the default quota of 60; the third is headroom) and a regional pool of 2 (93

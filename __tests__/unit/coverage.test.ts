@@ -4,6 +4,7 @@ import { describeUncovered, uncoveredScopes } from '../../src/coverage.js'
 import type { Ownership } from '../../src/inventory.js'
 import { classifyGroup, closeMatch, isSkipped, nearMisses } from '../../src/inventory.js'
 import type { CidrsByScope } from '../../src/types.js'
+import { DEFAULT_OWNERSHIP } from '../helpers/sync-fixtures.js'
 
 const desired: CidrsByScope = {
   global: { ipv4: ['10.0.0.0/24', '10.0.1.0/24'], ipv6: ['2600:9000::/28'] },
@@ -63,18 +64,7 @@ describe('uncoveredScopes', () => {
   })
 })
 
-const owner: Ownership = {
-  globalNameTag: 'cloudfront_g',
-  regionalNameTag: 'cloudfront_r',
-  autoUpdateTag: 'AutoUpdate',
-  protocolTag: 'Protocol',
-  protocolPorts: new Map([
-    ['http', 80],
-    ['https', 443]
-  ]),
-  ruleDescription: 'cloudfront-sg-sync',
-  now: new Date('2026-08-13T00:00:00Z')
-}
+const owner: Ownership = DEFAULT_OWNERSHIP
 const sg = (id: string, tags: Record<string, string>): SecurityGroup => ({
   GroupId: id,
   GroupName: id,
